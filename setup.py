@@ -14,7 +14,6 @@ statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Produ
 setup(
     name=cfg['lib_name'],
     version=version,
-    description=cfg['description'],
     long_description=(here/'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     license=licenses[cfg['license']],
