@@ -7,7 +7,7 @@ Docs: https://diffedit-dev.github.io/diffedit/tiny.html.md"""
 # %% auto #0
 __all__ = ['TINY_WORDS', 'SD_SCHEDULER', 'word_tokenizer', 'tiny_clipseg', 'tiny_inpaint', 'tiny_sd']
 
-# %% ../nbs/00a_tiny.ipynb #b9fb4981
+# %% ../nbs/00a_tiny.ipynb #357aaab5
 import json, string
 from pathlib import Path
 import torch
@@ -17,7 +17,7 @@ from transformers import (CLIPTokenizer, CLIPTextConfig, CLIPTextModel, CLIPSegC
 from diffusers import (AutoencoderKL, UNet2DConditionModel, DDIMScheduler,
                        StableDiffusionPipeline, StableDiffusionInpaintPipeline)
 
-# %% ../nbs/00a_tiny.ipynb #7cb14c1c
+# %% ../nbs/00a_tiny.ipynb #ff0d7c0c
 TINY_WORDS = ("a an the photo of picture image and with on in horse zebra cat dog tiger lion car bike "
               "red green blue yellow purple white black grey orange pink circle square triangle").split()
 
@@ -39,13 +39,13 @@ def word_tokenizer(words=TINY_WORDS, # words that must each be one token
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77, bos_token=_SPECIALS[0],
                          eos_token=_SPECIALS[1], pad_token=_SPECIALS[1], unk_token=_SPECIALS[1])
 
-# %% ../nbs/00a_tiny.ipynb #4a342173
+# %% ../nbs/00a_tiny.ipynb #88194fb7
 def _text_config(tok, hidden=32, layers=2, cls=CLIPTextConfig):
     return cls(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2*hidden, num_hidden_layers=layers,
                num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, projection_dim=hidden)
 
-# %% ../nbs/00a_tiny.ipynb #48cfb7ad
+# %% ../nbs/00a_tiny.ipynb #35098680
 def tiny_clipseg(path,      # folder to write the model and processor to
                  seed=0,    # seed of the random weights
                  size=64,   # input resolution of the vision tower
@@ -65,7 +65,7 @@ def tiny_clipseg(path,      # folder to write the model and processor to
     CLIPSegProcessor(image_processor=ip, tokenizer=tok).save_pretrained(path)
     return path
 
-# %% ../nbs/00a_tiny.ipynb #70fc60c9
+# %% ../nbs/00a_tiny.ipynb #61d37644
 SD_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear', num_train_timesteps=1000,
                     clip_sample=False, set_alpha_to_one=False, steps_offset=1)
 

@@ -3,7 +3,7 @@
 Drafting tool for authors who prefer a text editor: `# %%` starts a code cell, `# %% [markdown]` a
 markdown cell whose lines start with `# ` (stripped). The notebook is the source of truth afterwards.
 """
-import json, re, sys
+import json, re, secrets, sys
 from pathlib import Path
 
 def cells_from_percent(text):
@@ -12,7 +12,7 @@ def cells_from_percent(text):
         if kind is None: return
         src = '\n'.join(lines).strip('\n')
         if kind == 'markdown': src = '\n'.join(re.sub(r'^# ?', '', l) for l in src.split('\n'))
-        if src.strip(): cells.append(dict(cell_type=kind, metadata={}, source=src.splitlines(True),
+        if src.strip(): cells.append(dict(cell_type=kind, id=secrets.token_hex(4), metadata={}, source=src.splitlines(True),
                                           **({} if kind == 'markdown' else dict(execution_count=None, outputs=[]))))
     for line in text.split('\n'):
         m = re.match(r'^# %%\s*(\[markdown\])?\s*$', line)
