@@ -204,6 +204,7 @@ def edit(image,                       # picture: path, URL or PIL image
          sigma:float=None,            # mask smoothing in pixels; None: 1/64 of the short side
          mask=None,                   # your own mask (path or image, white = edit) instead of computing one
          strength:float=0.5,          # DDIM encoding strength (methods other than 'clipseg')
+         eta:float=None,              # DDIM decoding noise (not 'clipseg'): 0 is the paper's deterministic decoding; None: 0 for n=1, 1 for n>1 so variations differ
          feather:int=4,               # soft edge of the paste-back, in pixels inside the mask
          size:int=None,               # long side the models work at; None: the preset's
          seg_model=None,              # override the preset's CLIPSeg model (id or folder)
@@ -221,6 +222,8 @@ def edit(image,                       # picture: path, URL or PIL image
     seeds = _check_seeds([seed + i for i in range(n)] if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else [seed])
     if method not in METHODS: raise DiffEditError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     if threshold is not None and not 0 <= threshold <= 1: raise DiffEditError(f"threshold={threshold}: use a number in [0, 1]")
+    if eta is None: eta = 0.0 if n == 1 else 1.0
+    if not 0 <= eta <= 1: raise DiffEditError(f"eta={eta}: use a number in [0, 1] (0 = deterministic DDIM)")
     if guidance_scale < 0: raise DiffEditError(f"guidance_scale={guidance_scale}: use a number >= 0 (1 = no guidance)")
     if isinstance(models, str):
         models = Models(models, seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model, device=device, dtype=dtype)
@@ -277,7 +280,7 @@ def edit(image,                       # picture: path, URL or PIL image
     else:
         from diffedit.ddim import diffedit_decode
         ims = diffedit_decode(models.sd, r.image, _mask_array(binary, r.image.size), source, target, seeds, strength=strength,
-                              num_inference_steps=steps, guidance_scale=guidance_scale)
+                              num_inference_steps=steps, guidance_scale=guidance_scale, eta=eta)
     t['inpaint' if method == 'clipseg' else 'decode'] = time.perf_counter() - ti
     tp = time.perf_counter()
     out = [paste_back(img, im, binary, feather=feather) for im in ims]
@@ -291,7 +294,7 @@ def edit(image,                       # picture: path, URL or PIL image
                   num_inference_steps=steps, guidance_scale=guidance_scale,
                   threshold=None if mask is not None else (thresholds.get(method) if len(thresholds) < 2 else thresholds),
                   sigma=default_sigma(img.height, img.width) if sigma is None and method == 'clipseg' and mask is None else sigma,
-                  strength=strength if method != 'clipseg' else None, feather=feather,
+                  strength=strength if method != 'clipseg' else None, eta=eta if method != 'clipseg' else None, feather=feather,
                   mask=None if mask is None else (str(mask) if isinstance(mask, (str, os.PathLike)) else 'given'),
                   device=str(models.device), dtype=str(models.dtype).replace('torch.', ''))
     return EditResult(img, out, Image.fromarray(binary.astype(np.uint8) * 255), soft, heat, seeds, params, t)
