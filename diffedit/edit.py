@@ -30,7 +30,10 @@ PRESETS = {
     'sd2': dict(seg_model=CLIPSEG_ID, inpaint_model='stabilityai/stable-diffusion-2-inpainting',
                 sd_model='stabilityai/stable-diffusion-2-1-base', size=512, num_inference_steps=50),
     'toy': dict(seg_model='{TOY_MODELS}/clipseg', inpaint_model='{TOY_MODELS}/inpaint', sd_model='{TOY_MODELS}/sd',
-                size=64, num_inference_steps=20),
+                size=64, num_inference_steps=20,
+                # `edit`'s defaults for this preset, tuned on validation scenes (seeds from 2_000_000_000, never the held-out ones)
+                defaults=dict(threshold=dict(clipseg=0.4, noise=0.6), sigma=dict(clipseg=1.0, noise=1.0), feather=1,
+                              guidance_scale=12.0, strength=0.85)),
 }
 METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
 
@@ -199,13 +202,13 @@ def edit(image,                       # picture: path, URL or PIL image
          method:str='clipseg',        # mask: 'clipseg', 'noise' (DiffEdit), 'intersection' or 'union' of the two
          models='sd15',               # a key of `PRESETS`, or a `Models`
          num_inference_steps:int=None, # denoising steps; None: the preset's
-         guidance_scale:float=7.5,    # classifier-free guidance strength
-         threshold:float=None,        # mask threshold in [0,1]; None: each mask's default
-         sigma:float=None,            # mask smoothing in pixels; None: 1/64 of the short side
+         guidance_scale:float=None,   # classifier-free guidance strength; None: the preset's (7.5)
+         threshold:float=None,        # mask threshold in [0,1]; None: the preset's, else each mask's default
+         sigma:float=None,            # mask smoothing in pixels; None: the preset's, else 1/64 of the short side
          mask=None,                   # your own mask (path or image, white = edit) instead of computing one
-         strength:float=0.5,          # DDIM encoding strength (methods other than 'clipseg')
+         strength:float=None,         # DDIM encoding strength (methods other than 'clipseg'); None: the preset's (0.5)
          eta:float=None,              # DDIM decoding noise (not 'clipseg'): 0 is the paper's deterministic decoding; None: 0 for n=1, 1 for n>1 so variations differ
-         feather:int=4,               # soft edge of the paste-back, in pixels inside the mask
+         feather:int=None,            # soft edge of the paste-back, in pixels inside the mask; None: the preset's (4)
          size:int=None,               # long side the models work at; None: the preset's
          seg_model=None,              # override the preset's CLIPSeg model (id or folder)
          inpaint_model=None,          # override the preset's inpainting model
@@ -224,10 +227,16 @@ def edit(image,                       # picture: path, URL or PIL image
     if threshold is not None and not 0 <= threshold <= 1: raise DiffEditError(f"threshold={threshold}: use a number in [0, 1]")
     if eta is None: eta = 0.0 if n == 1 else 1.0
     if not 0 <= eta <= 1: raise DiffEditError(f"eta={eta}: use a number in [0, 1] (0 = deterministic DDIM)")
-    if guidance_scale < 0: raise DiffEditError(f"guidance_scale={guidance_scale}: use a number >= 0 (1 = no guidance)")
+    if guidance_scale is not None and guidance_scale < 0: raise DiffEditError(f"guidance_scale={guidance_scale}: use a number >= 0 (1 = no guidance)")
     if isinstance(models, str):
         models = Models(models, seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model, device=device, dtype=dtype)
     elif not isinstance(models, Models): raise DiffEditError(f"models={models!r}: pass a preset name ({', '.join(PRESETS)}) or a Models")
+    d = PRESETS.get(models.preset, {}).get('defaults', {})  # a preset's tuned defaults ('toy'); the others have none
+    if guidance_scale is None: guidance_scale = d.get('guidance_scale', 7.5)
+    if strength is None: strength = d.get('strength', 0.5)
+    if feather is None: feather = d.get('feather', 4)
+    pick = lambda v, name, kind, fallback: v if v is not None else d.get(name, {}).get(kind, fallback)
+    sig = {k: pick(sigma, 'sigma', k, None) for k in ('clipseg', 'noise')}
     steps = num_inference_steps or models.num_inference_steps
     if not isinstance(steps, int) or steps < 1: raise DiffEditError(f"num_inference_steps={num_inference_steps!r}: use a whole number >= 1")
     size = size or models.size
@@ -253,13 +262,13 @@ def edit(image,                       # picture: path, URL or PIL image
         masks = []
         if method in ('clipseg', 'intersection', 'union'):
             heat = clipseg_heatmaps(models.seg, img, [source, target])
-            thresholds['clipseg'] = _default(edit_mask, 'threshold') if threshold is None else threshold
-            s, b = edit_mask(heat[0], heat[1], sigma=sigma, threshold=thresholds['clipseg'], source=source)
+            thresholds['clipseg'] = pick(threshold, 'threshold', 'clipseg', _default(edit_mask, 'threshold'))
+            s, b = edit_mask(heat[0], heat[1], sigma=sig['clipseg'], threshold=thresholds['clipseg'], source=source)
             masks.append((torch.as_tensor(s, dtype=torch.float32), torch.as_tensor(b)))
         if method in ('noise', 'intersection', 'union'):
             from diffedit.noise import noise_mask
-            thresholds['noise'] = _default(noise_mask, 'threshold') if threshold is None else threshold
-            s, b = noise_mask(models.sd, r.image, source, target, strength=strength, seed=seed, sigma=sigma,
+            thresholds['noise'] = pick(threshold, 'threshold', 'noise', _default(noise_mask, 'threshold'))
+            s, b = noise_mask(models.sd, r.image, source, target, strength=strength, seed=seed, sigma=sig['noise'],
                               threshold=thresholds['noise'], num_inference_steps=steps)
             # at the resized size: bring it to the input's size
             s = torch.nn.functional.interpolate(torch.as_tensor(s, dtype=torch.float32)[None, None], size=(img.height, img.width),
@@ -293,7 +302,7 @@ def edit(image,                       # picture: path, URL or PIL image
                   model_ids={k: i and _cache_key(_resolve(i)) for k, i in ids.items()},  # local folders as absolute paths
                   num_inference_steps=steps, guidance_scale=guidance_scale,
                   threshold=None if mask is not None else (thresholds.get(method) if len(thresholds) < 2 else thresholds),
-                  sigma=default_sigma(img.height, img.width) if sigma is None and method == 'clipseg' and mask is None else sigma,
+                  sigma=None if mask is not None else (sig['clipseg'] or default_sigma(img.height, img.width)) if method == 'clipseg' else sig['noise'] if method == 'noise' or sig['noise'] == sig['clipseg'] else sig,
                   strength=strength if method != 'clipseg' else None, eta=eta if method != 'clipseg' else None, feather=feather,
                   mask=None if mask is None else (str(mask) if isinstance(mask, (str, os.PathLike)) else 'given'),
                   device=str(models.device), dtype=str(models.dtype).replace('torch.', ''))

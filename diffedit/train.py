@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import (CLIPTextConfig, CLIPTextModel, CLIPSegConfig, CLIPSegForImageSegmentation,
+from transformers import (CLIPTokenizer, CLIPTextConfig, CLIPTextModel, CLIPSegConfig, CLIPSegForImageSegmentation,
                           CLIPSegProcessor, ViTImageProcessor)
 from diffusers import (AutoencoderKL, UNet2DConditionModel, DDIMScheduler,
                        StableDiffusionPipeline, StableDiffusionInpaintPipeline)
@@ -21,15 +21,26 @@ from .toy import toy_scene, TOY_WORDS, TRAIN_SEEDS, EVAL_SEED0, TOY_MODELS, COLO
 # %% auto #0
 __all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STEPS', 'BATCH', 'STOP', 'toy_tokenizer', 'text_config', 'make_text_encoder',
            'make_vae', 'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'train_vae', 'clipseg_batch',
-           'train_clipseg', 'inpaint_masks', 'unet_loss', 'train_unet', 'export_toy_models', 'train_all', 'main']
+           'train_clipseg', 'inpaint_masks', 'object_masks', 'unet_loss', 'train_unet', 'export_toy_models',
+           'train_all', 'main']
 
 # %% ../nbs/11_train.ipynb #4505cba6
 RES = 64  # training resolution: the toy preset's size class
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # CLIPSeg's normalisation
 
 def toy_tokenizer():
-    "The world's word-level CLIP tokenizer: every word of `TOY_WORDS` is one token."
-    return word_tokenizer(TOY_WORDS)
+    "The world's word-level CLIP tokenizer: every word of `TOY_WORDS` is one token, with the same ids in every process."
+    tok = word_tokenizer(TOY_WORDS)
+    # The BPE trainer orders the word-final single characters it learns ('a</w>', 'd</w>', ...) by a hash that changes
+    # from process to process, so 'a' (in every caption) got another id in each run: give them their ids in sorted order.
+    v, m = tok.get_vocab(), json.loads(tok.backend_tokenizer.to_str())['model']
+    single = lambda t: t.endswith('</w>') and len(t) == 5
+    first_merge = min(i for t, i in v.items() if len(t) > 1 and not single(t) and not t.startswith('<|'))
+    learnt = sorted(t for t, i in v.items() if single(t) and i < first_merge)
+    v.update(zip(learnt, sorted(v[t] for t in learnt)))
+    merges = [tuple(o) if isinstance(o, list) else tuple(o.split()) for o in m['merges']]
+    return CLIPTokenizer(vocab=v, merges=merges, model_max_length=77, bos_token=tok.bos_token, eos_token=tok.eos_token,
+                         pad_token=tok.pad_token, unk_token=tok.unk_token)
 
 def text_config(tok)->CLIPTextConfig:
     "A 2-layer, 64-wide CLIP text encoder config for `tok`."
@@ -149,11 +160,13 @@ def _save_vae(vae, path, n=256):
     vae.save_pretrained(path, safe_serialization=True)
     vae.train()
 
-def clipseg_batch(scenes, rng, p_absent=0.35, p_hard=0.):
+def clipseg_batch(scenes, rng, p_absent=0.35, p_hard=0., focus=()):
     "Queries and target masks: a present object's caption -> its mask; a random caption (or a near miss) -> its mask or nothing."
     texts, targets = [], []
     for s in scenes:
-        if p_hard and rng.random() < p_hard:  # a near miss: an object's shape in another colour, or its colour as another shape
+        fo = [o for o in s.objects if o[0] in focus]
+        if fo and rng.random() < 0.7: q = fo[rng.integers(len(fo))]  # a hard colour's object, when the scene has one
+        elif p_hard and rng.random() < p_hard:  # a near miss: an object's shape in another colour, or its colour as another shape
             c, sh = s.objects[rng.integers(len(s.objects))]
             if rng.random() < 0.7: q = (str(rng.choice([x for x in COLOURS if x != c])), sh)
             else: q = (c, str(rng.choice([x for x in SHAPES if x != sh])))
@@ -165,7 +178,15 @@ def clipseg_batch(scenes, rng, p_absent=0.35, p_hard=0.):
 
 _SIZES = [(64, 64)]*4 + [(64, 48), (48, 64), (80, 48), (48, 80), (96, 96)]
 
-def train_clipseg(run:Path, steps=2000, bs=32, lr=1e-3, seed=0, ckpt_every=500, log_every=50, stop=None, stage=1, p_hard=0.):
+def _focus_seeds(rng, n, focus, frac, size=RES):
+    "`n` training seeds, a fraction `frac` of them drawn until their scene has an object of a colour in `focus`."
+    seeds = list(rng.integers(0, TRAIN_SEEDS, n))
+    for i in range(int(round(n*frac))):
+        while not any(c in focus for c, _ in toy_scene(int(seeds[i]), size).objects): seeds[i] = rng.integers(0, TRAIN_SEEDS)
+    return seeds
+
+def train_clipseg(run:Path, steps=2000, bs=32, lr=1e-3, seed=0, ckpt_every=500, log_every=50, stop=None, stage=1, p_hard=0.,
+                  focus=(), p_focus=0.):
     "Train CLIPSeg's vision tower and decoder (text tower frozen) with BCE + Dice on the objects' masks; saves to `run/'clipseg'`."
     name = 'clipseg' if stage == 1 else f'clipseg{stage}'  # later stages go on from the checkpoint, on a new schedule
     resume = stage > 1
@@ -183,8 +204,8 @@ def train_clipseg(run:Path, steps=2000, bs=32, lr=1e-3, seed=0, ckpt_every=500, 
     m.train()
     for step in range(min(stop or steps, steps)):  # `stop`: end early, on the same schedule
         size = _SIZES[rng.integers(len(_SIZES))]  # other aspect ratios, squashed to 64x64 as the processor does
-        x, scenes = scene_batch(rng.integers(0, TRAIN_SEEDS, bs), size)
-        texts, y = clipseg_batch(scenes, rng, p_hard=p_hard)
+        x, scenes = scene_batch(_focus_seeds(rng, bs, focus, p_focus, size) if focus else rng.integers(0, TRAIN_SEEDS, bs), size)
+        texts, y = clipseg_batch(scenes, rng, p_hard=p_hard, focus=focus)
         if size != (RES, RES):
             x = F.interpolate(x, (RES, RES), mode='bilinear', antialias=True)
             y = F.interpolate(y, (RES, RES), mode='bilinear', antialias=True)
@@ -224,6 +245,21 @@ def inpaint_masks(scenes, rng):
             prompts.append(s.caption)
     return masks, prompts
 
+def object_masks(scenes, rng, p_box=0.1, p_scene=0.1):
+    "Holes for inpainting stage 2: mostly an object's mask, dilated 0-2 px, with exactly that object's caption."
+    B, (H, W) = len(scenes), scenes[0].masks[0].shape
+    masks, prompts = torch.zeros(B, 1, H, W), []
+    for i, s in enumerate(scenes):
+        r, j, k = rng.random(), int(rng.integers(len(s.objects))), int(rng.integers(0, 3))
+        m = torch.from_numpy(s.masks[j]).float()[None, None]
+        if r < p_box:  # the object's box
+            cx, cy, sz = s.boxes[j]; h = sz/2 + k
+            m = torch.zeros(1, 1, H, W); m[..., max(0, int(cy-h)):int(cy+h)+1, max(0, int(cx-h)):int(cx+h)+1] = 1
+        elif k: m = F.max_pool2d(m, 2*k + 1, 1, k)
+        masks[i] = m[0]
+        prompts.append(s.caption if r > 1 - p_scene else s.captions[j])
+    return masks, prompts
+
 def _alphas_cumprod():
     "The noise schedule of `SD_SCHEDULER` (scaled_linear, 1000 steps), as the shipped DDIMScheduler computes it."
     return DDIMScheduler(**SD_SCHEDULER).alphas_cumprod
@@ -248,28 +284,29 @@ def unet_loss(unet, vae, texts, x, prompts, g, masks=None, ac=None, snr_gamma=5.
     return (w*((pred - noise)**2).mean((1, 2, 3))).mean()
 
 def train_unet(run:Path, inpainting=False, steps=4000, bs=32, lr=1e-3, seed=0, p_uncond=0.1, ema_decay=0.999,
-               ckpt_every=250, log_every=50, stop=None):
+               ckpt_every=250, log_every=50, stop=None, stage=1):
     "Train a text-to-image (4 ch) or inpainting (9 ch) UNet on VAE latents; saves the EMA weights to `run/'unet'` or `run/'unet_inpaint'`."
     name = 'unet_inpaint' if inpainting else 'unet'
-    run, rng, tok = Path(run), _rng(seed, name), toy_tokenizer()
+    log_name = name if stage == 1 else f'{name}{stage}'  # later stages go on from the EMA checkpoint, on a new schedule
+    run, rng, tok = Path(run), _rng(seed, log_name), toy_tokenizer()
     vae = AutoencoderKL.from_pretrained(run/'vae').eval().requires_grad_(False)
     texts = _Texts(tok, CLIPTextModel.from_pretrained(run/'text_encoder').eval())
-    unet = make_unet(9 if inpainting else 4, seed)
+    unet = make_unet(9 if inpainting else 4, seed) if stage == 1 else UNet2DConditionModel.from_pretrained(run/name)
     ema = copy.deepcopy(unet).requires_grad_(False)
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
     sch = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr(s, steps))
-    g, ac, log = torch.Generator().manual_seed(seed), _alphas_cumprod(), _Log(run/f'{name}.log', name, log_every)
+    g, ac, log = torch.Generator().manual_seed(seed + stage - 1), _alphas_cumprod(), _Log(run/f'{log_name}.log', log_name, log_every)
     unet.train()
     for step in range(min(stop or steps, steps)):  # `stop`: end early, on the same schedule
         x, scenes = scene_batch(rng.integers(0, TRAIN_SEEDS, bs))
-        if inpainting: masks, prompts = inpaint_masks(scenes, rng)
+        if inpainting: masks, prompts = (inpaint_masks if stage == 1 else object_masks)(scenes, rng)
         else:  # mostly the whole scene, sometimes one of its objects
             masks = None
             prompts = [s.caption if rng.random() < 0.7 else s.captions[rng.integers(len(s.captions))] for s in scenes]
         prompts = ['' if rng.random() < p_uncond else p for p in prompts]  # classifier-free guidance dropout
         loss = unet_loss(unet, vae, texts, x, prompts, g, masks, ac)
         opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0); opt.step(); sch.step()
-        d = min(ema_decay, (1 + step)/(10 + step))
+        d = min(ema_decay, (1 + step)/(10 + step)) if stage == 1 else ema_decay
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), unet.parameters()): pe.lerp_(p, 1 - d)
         log(step, min(stop or steps, steps), loss=loss.item())
@@ -310,11 +347,11 @@ def export_toy_models(run:Path,                  # training run folder (checkpoi
     return sizes
 
 # %% ../nbs/11_train.ipynb #973a9646
-STEPS = dict(vae=1600, clipseg=1000, clipseg2=1200, clipseg3=1000, inpaint=1800, sd=1600)  # the shipped run's steps
-BATCH = dict(vae=16, clipseg=32, clipseg2=32, clipseg3=32, inpaint=32, sd=32)           # and batch sizes
-STOP = dict(vae=1000)  # the shipped run stopped the VAE early (CPU time ran out), on the schedule of STEPS
+STEPS = dict(vae=1600, clipseg=1000, clipseg2=1200, clipseg3=1000, inpaint=1800, sd=1600, clipseg4=1200, clipseg5=700, inpaint2=1200, sd2=600)  # the shipped run's steps
+BATCH = dict(vae=16, clipseg=32, clipseg2=32, clipseg3=32, inpaint=32, sd=32, clipseg4=32, clipseg5=32, inpaint2=32, sd2=32)           # and batch sizes
+STOP = dict(vae=1000, clipseg4=700)  # the shipped run stopped the VAE early (CPU time ran out), on the schedule of STEPS
 
-def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', 'clipseg', 'clipseg2', 'clipseg3', 'inpaint', 'sd'),
+def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', 'clipseg', 'clipseg2', 'clipseg3', 'inpaint', 'sd', 'clipseg4', 'clipseg5', 'inpaint2', 'sd2'),
               steps:dict=None, threads:int=None, stop:dict=None):
     "Train the toy models in `models` into `run` (checkpoints, logs, train.json) and export them to `out`."
     if threads: torch.set_num_threads(threads)
@@ -327,7 +364,15 @@ def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', '
                clipseg2=lambda: train_clipseg(run, steps['clipseg2'], BATCH['clipseg2'], lr=5e-4, seed=seed, stop=stop.get('clipseg2'), stage=2),
                clipseg3=lambda: train_clipseg(run, steps['clipseg3'], BATCH['clipseg3'], lr=3e-4, seed=seed, stop=stop.get('clipseg3'), stage=3, p_hard=0.3),
                inpaint=lambda: train_unet(run, True, steps['inpaint'], BATCH['inpaint'], seed=seed, stop=stop.get('inpaint')),
-               sd=lambda: train_unet(run, False, steps['sd'], BATCH['sd'], seed=seed, stop=stop.get('sd')))
+               sd=lambda: train_unet(run, False, steps['sd'], BATCH['sd'], seed=seed, stop=stop.get('sd')),
+               # white and red objects oversampled (CLIPSeg missed them); holes that are the objects, named by their captions
+               clipseg4=lambda: train_clipseg(run, steps['clipseg4'], BATCH['clipseg4'], lr=3e-4, seed=seed, stop=stop.get('clipseg4'),
+                                              stage=4, p_hard=0.3, focus=('white', 'red'), p_focus=0.5, ckpt_every=100),
+               clipseg5=lambda: train_clipseg(run, steps['clipseg5'], BATCH['clipseg5'], lr=5e-4, seed=seed, stop=stop.get('clipseg5'),
+                                              stage=5, p_hard=0.3, focus=('white',), p_focus=0.6, ckpt_every=100),
+               inpaint2=lambda: train_unet(run, True, steps['inpaint2'], BATCH['inpaint2'], lr=3e-4, seed=seed, stop=stop.get('inpaint2'),
+                                           stage=2, ckpt_every=100, ema_decay=0.998),
+               sd2=lambda: train_unet(run, False, steps['sd2'], BATCH['sd2'], lr=3e-4, seed=seed, stop=stop.get('sd2'), stage=2, ckpt_every=100, ema_decay=0.998))
     for m in models:
         res = fns[m]()
         res['threads'] = torch.get_num_threads()
@@ -342,7 +387,8 @@ def main(argv=None):
     p.add_argument('--out', default=str(TOY_MODELS), help='where to write clipseg/, inpaint/, sd/ ("" to skip)')
     p.add_argument('--run', default='runs/toy', help='folder for checkpoints and logs')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--models', default='vae,clipseg,clipseg2,clipseg3,inpaint,sd', help='comma-separated, in order (clipseg2, clipseg3: later CLIPSeg stages)')
+    p.add_argument('--models', default='vae,clipseg,clipseg2,clipseg3,inpaint,sd,clipseg4,clipseg5,inpaint2,sd2',
+                   help='comma-separated, in order (clipseg2-5, inpaint2, sd2: later stages, each going on from the one before)')
     p.add_argument('--steps', default='', help='e.g. vae=3000,sd=4000 (defaults: STEPS)')
     p.add_argument('--stop', default='', help='end early on the same schedule, e.g. vae=1000 (defaults: STOP)')
     p.add_argument('--threads', type=int, default=None)
