@@ -18,15 +18,14 @@ from .resize import resize_for_sd
 from .segment import CLIPSEG_ID, load_clipseg, clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, default_sigma
 from .inpaint import INPAINT_ID, load_inpaint, inpaint, paste_back, _mask_array, _check_seeds
+from .noise import SD_ID  # SD1.5 text-to-image (noise mask and DDIM decoding)
 
 # %% auto #0
-__all__ = ['SD15_ID', 'PRESETS', 'METHODS', 'Models', 'check_out_dir', 'EditResult', 'edit']
+__all__ = ['PRESETS', 'METHODS', 'Models', 'check_out_dir', 'EditResult', 'edit']
 
 # %% ../nbs/06_edit.ipynb #3d3166f3
-SD15_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # SD1.5 text-to-image (for the noise mask and DDIM decoding)
-
 PRESETS = {
-    'sd15': dict(seg_model=CLIPSEG_ID, inpaint_model=INPAINT_ID, sd_model=SD15_ID, size=512, num_inference_steps=50),
+    'sd15': dict(seg_model=CLIPSEG_ID, inpaint_model=INPAINT_ID, sd_model=SD_ID, size=512, num_inference_steps=50),
     'sd2': dict(seg_model=CLIPSEG_ID, inpaint_model='stabilityai/stable-diffusion-2-inpainting',
                 sd_model='stabilityai/stable-diffusion-2-1-base', size=512, num_inference_steps=50),
     'toy': dict(seg_model='{TOY_MODELS}/clipseg', inpaint_model='{TOY_MODELS}/inpaint', sd_model='{TOY_MODELS}/sd',

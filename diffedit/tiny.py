@@ -34,6 +34,12 @@ def word_tokenizer(words=TINY_WORDS, # words that must each be one token
     bpe.train_from_iterator([w.lower() for w in words], trainer)
     m = json.loads(bpe.to_str())['model']
     vocab = dict(m['vocab'])
+    # The trainer orders the word-final single characters it learns ('a</w>', 'd</w>', ...) by a hash that changes from
+    # process to process, so 'a' got another id in each run (and each saved model): give them their ids in sorted order.
+    single = lambda t: t.endswith('</w>') and len(t) == 5
+    first_merge = min((i for t, i in vocab.items() if len(t) > 1 and not single(t) and not t.startswith('<|')), default=len(vocab))
+    learnt = sorted(t for t, i in vocab.items() if single(t) and i < first_merge)
+    vocab.update(zip(learnt, sorted(vocab[t] for t in learnt)))
     for c in _CHARS: vocab.setdefault(c+'</w>', len(vocab))  # unknown words fall back to characters
     merges = [tuple(o) if isinstance(o, list) else tuple(o.split()) for o in m['merges']]
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77, bos_token=_SPECIALS[0],
