@@ -18,7 +18,8 @@ from .resize import resize_for_sd
 from .segment import CLIPSEG_ID, load_clipseg, clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, default_sigma
 from .inpaint import INPAINT_ID, load_inpaint, inpaint, paste_back, _mask_array, _check_seeds
-from .noise import SD_ID  # SD1.5 text-to-image (noise mask and DDIM decoding)
+from .noise import SD_ID, load_sd, noise_mask  # SD1.5 text-to-image: noise mask and DDIM decoding
+from .ddim import diffedit_decode
 
 # %% auto #0
 __all__ = ['PRESETS', 'METHODS', 'Models', 'check_out_dir', 'EditResult', 'edit']
@@ -53,11 +54,7 @@ def _cache_key(model)->str:
 # %% ../nbs/06_edit.ipynb #c097342c
 _LOADED = {}  # (kind, id or absolute path, device, dtype) -> loaded model
 
-def _load_sd(model, device=None, dtype=None):
-    from diffedit.noise import load_sd  # issue-5 module; imported only when the noise mask or DDIM decoding is used
-    return load_sd(model, device=device, dtype=dtype)
-
-_LOADERS = dict(seg=load_clipseg, inpaint=load_inpaint, sd=_load_sd)
+_LOADERS = dict(seg=load_clipseg, inpaint=load_inpaint, sd=load_sd)
 
 class Models:
     "The models an edit needs, by id; each is loaded on first use and shared across calls per (id, device, dtype)."
@@ -265,7 +262,6 @@ def edit(image,                       # picture: path, URL or PIL image
             s, b = edit_mask(heat[0], heat[1], sigma=sig['clipseg'], threshold=thresholds['clipseg'], source=source)
             masks.append((torch.as_tensor(s, dtype=torch.float32), torch.as_tensor(b)))
         if method in ('noise', 'intersection', 'union'):
-            from diffedit.noise import noise_mask
             thresholds['noise'] = pick(threshold, 'threshold', 'noise', _default(noise_mask, 'threshold'))
             s, b = noise_mask(models.sd, r.image, source, target, strength=strength, seed=seed, sigma=sig['noise'],
                               threshold=thresholds['noise'], num_inference_steps=steps)
@@ -286,7 +282,6 @@ def edit(image,                       # picture: path, URL or PIL image
         ims = inpaint(models.inpaint, r.image, binary, target, negative_prompt=source, seeds=seeds,
                       num_inference_steps=steps, guidance_scale=guidance_scale)
     else:
-        from diffedit.ddim import diffedit_decode
         ims = diffedit_decode(models.sd, r.image, _mask_array(binary, r.image.size), source, target, seeds, strength=strength,
                               num_inference_steps=steps, guidance_scale=guidance_scale, eta=eta)
     t['inpaint' if method == 'clipseg' else 'decode'] = time.perf_counter() - ti

@@ -108,15 +108,6 @@ def inpaint(pipe:StableDiffusionInpaintPipeline, # from `load_inpaint`
         warnings.warn("the model's safety checker blacked out some variations; try other seeds or prompts")
     return out.images
 
-# %% ../nbs/05_inpaint.ipynb #5b168258
-def _psnr(a, b, where=None)->float:
-    "PSNR in dB between two images (optionally only where `where` is True); inf when equal."
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    d = (a - b)**2
-    if where is not None: d = d[where]
-    mse = d.mean()
-    return float('inf') if mse == 0 else float(10 * np.log10(255**2 / mse))
-
 # %% ../nbs/05_inpaint.ipynb #5de565f5
 def feather_alpha(mask,          # (H,W) bool mask, True = edited
                   feather:int=4, # width of the soft edge in pixels, inside the mask; 0 = hard edge

@@ -15,12 +15,12 @@ from transformers import (CLIPTokenizer, CLIPTextConfig, CLIPTextModel, CLIPSegC
                           CLIPSegProcessor, ViTImageProcessor)
 from diffusers import (AutoencoderKL, UNet2DConditionModel, DDIMScheduler,
                        StableDiffusionPipeline, StableDiffusionInpaintPipeline)
-from .tiny import word_tokenizer, SD_SCHEDULER
+from .tiny import word_tokenizer, _text_config, SD_SCHEDULER
 from .toy import toy_scene, TOY_WORDS, TRAIN_SEEDS, EVAL_SEED0, TOY_MODELS, COLOURS, SHAPES, caption
 
 # %% auto #0
-__all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STEPS', 'BATCH', 'STOP', 'toy_tokenizer', 'text_config', 'make_text_encoder',
-           'make_vae', 'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'train_vae', 'clipseg_batch',
+__all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STEPS', 'BATCH', 'STOP', 'toy_tokenizer', 'make_text_encoder', 'make_vae',
+           'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'train_vae', 'clipseg_batch',
            'train_clipseg', 'inpaint_masks', 'object_masks', 'unet_loss', 'train_unet', 'export_toy_models',
            'train_all', 'main']
 
@@ -33,16 +33,10 @@ def toy_tokenizer():
     # `word_tokenizer` gives the same ids in every process (an early version did not: see `00a_tiny`)
     return word_tokenizer(TOY_WORDS)
 
-def text_config(tok)->CLIPTextConfig:
-    "A 2-layer, 64-wide CLIP text encoder config for `tok`."
-    return CLIPTextConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                          num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
-                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, projection_dim=64)
-
 def make_text_encoder(tok, seed=0)->CLIPTextModel:
     "A random CLIP text encoder; it stays frozen: the other models learn to read it."
     torch.manual_seed(seed)
-    return CLIPTextModel(text_config(tok)).eval().requires_grad_(False)
+    return CLIPTextModel(_text_config(tok, hidden=64, layers=2)).eval().requires_grad_(False)  # 2 layers, 64 wide
 
 def make_vae(seed=0)->AutoencoderKL:
     "A 0.7 M-parameter AutoencoderKL: 64 px RGB <-> 4x16x16 latents."
