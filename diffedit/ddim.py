@@ -48,6 +48,10 @@ def _predict(pipe, x:Tensor, t:Tensor, emb:Tensor, guidance_scale:float)->Tensor
     return pipe.unet(x, t, encoder_hidden_states=emb[-1:].expand(b, -1, -1)).sample
 
 # %% ../nbs/09_ddim.ipynb #cb7fd9f1
+def _bar(pipe, it, **kw):
+    "A tqdm bar over `it` that keeps quiet when `pipe.set_progress_bar_config(disable=True)` was called."
+    return tqdm(it, leave=False, disable=getattr(pipe, '_progress_bar_config', {}).get('disable', False), **kw)
+
 @torch.no_grad()
 def ddim_invert(pipe,                    # a Stable Diffusion pipeline (`diffedit.noise.load_sd`)
                 image:Image.Image,       # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
@@ -65,7 +69,7 @@ def ddim_invert(pipe,                    # a Stable Diffusion pipeline (`diffedi
     tt = torch.tensor(ts, device=x.device)
     levels = _levels(pipe, ts, num_inference_steps)
     traj = [x]
-    for i in tqdm(reversed(range(len(ts))), total=len(ts), desc='DDIM inversion', leave=False):
+    for i in _bar(pipe, reversed(range(len(ts))), total=len(ts), desc='DDIM inversion'):
         a_next, a = levels[i]  # from one step cleaner up to timestep ts[i]
         x = _ddim_step(pipe, x, _predict(pipe, x, tt[i], emb, guidance_scale), a, a_next)
         traj.append(x)
@@ -101,7 +105,7 @@ def masked_decode(pipe,                    # a Stable Diffusion pipeline (`diffe
     if eta > 0:  # all the noise up front, per generator, in the order diffusers' scheduler draws it
         g = gens if len(gens) > 1 else gens[0]
         noise = torch.stack([randn_tensor(x.shape, generator=g, device=x.device, dtype=x.dtype) for _ in ts])
-    for i in tqdm(range(len(ts)), desc='masked decoding', leave=False):
+    for i in _bar(pipe, range(len(ts)), desc='masked decoding'):
         a, a_next = levels[i]
         x = _ddim_step(pipe, x, _predict(pipe, x, tt[i], emb, guidance_scale), a, a_next,
                        sigmas[i], noise[i] if eta > 0 else None)

@@ -269,7 +269,7 @@ def unet_loss(unet, vae, texts, x, prompts, g, masks=None, ac=None, snr_gamma=5.
     return (w*((pred - noise)**2).mean((1, 2, 3))).mean()
 
 def train_unet(run:Path, inpainting=False, steps=4000, bs=32, lr=1e-3, seed=0, p_uncond=0.1, ema_decay=0.999,
-               ckpt_every=250, log_every=50, stop=None, stage=1):
+               ckpt_every=250, log_every=50, stop=None, stage=1, p_scene=0.7):
     "Train a text-to-image (4 ch) or inpainting (9 ch) UNet on VAE latents; saves the EMA weights to `run/'unet'` or `run/'unet_inpaint'`."
     name = 'unet_inpaint' if inpainting else 'unet'
     log_name = name if stage == 1 else f'{name}{stage}'  # later stages go on from the EMA checkpoint, on a new schedule
@@ -285,9 +285,9 @@ def train_unet(run:Path, inpainting=False, steps=4000, bs=32, lr=1e-3, seed=0, p
     for step in range(min(stop or steps, steps)):  # `stop`: end early, on the same schedule
         x, scenes = scene_batch(rng.integers(0, TRAIN_SEEDS, bs))
         if inpainting: masks, prompts = (inpaint_masks if stage == 1 else object_masks)(scenes, rng)
-        else:  # mostly the whole scene, sometimes one of its objects
+        else:  # the whole scene's caption (probability `p_scene`), else one of its objects'
             masks = None
-            prompts = [s.caption if rng.random() < 0.7 else s.captions[rng.integers(len(s.captions))] for s in scenes]
+            prompts = [s.caption if rng.random() < p_scene else s.captions[rng.integers(len(s.captions))] for s in scenes]
         prompts = ['' if rng.random() < p_uncond else p for p in prompts]  # classifier-free guidance dropout
         loss = unet_loss(unet, vae, texts, x, prompts, g, masks, ac)
         opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0); opt.step(); sch.step()
@@ -332,11 +332,11 @@ def export_toy_models(run:Path,                  # training run folder (checkpoi
     return sizes
 
 # %% ../nbs/11_train.ipynb #973a9646
-STEPS = dict(vae=1600, clipseg=1000, clipseg2=1200, clipseg3=1000, inpaint=1800, sd=1600, clipseg4=1200, clipseg5=700, inpaint2=1200, sd2=600)  # the shipped run's steps
-BATCH = dict(vae=16, clipseg=32, clipseg2=32, clipseg3=32, inpaint=32, sd=32, clipseg4=32, clipseg5=32, inpaint2=32, sd2=32)           # and batch sizes
+STEPS = dict(vae=1600, clipseg=1000, clipseg2=1200, clipseg3=1000, inpaint=1800, sd=1600, clipseg4=1200, clipseg5=700, inpaint2=1200, sd2=600, sd3=4000)  # the shipped run's steps
+BATCH = dict(vae=16, clipseg=32, clipseg2=32, clipseg3=32, inpaint=32, sd=32, clipseg4=32, clipseg5=32, inpaint2=32, sd2=32, sd3=32)   # and batch sizes
 STOP = dict(vae=1000, clipseg4=700)  # the shipped run stopped the VAE early (CPU time ran out), on the schedule of STEPS
 
-def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', 'clipseg', 'clipseg2', 'clipseg3', 'inpaint', 'sd', 'clipseg4', 'clipseg5', 'inpaint2', 'sd2'),
+def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', 'clipseg', 'clipseg2', 'clipseg3', 'inpaint', 'sd', 'clipseg4', 'clipseg5', 'inpaint2', 'sd2', 'sd3'),
               steps:dict=None, threads:int=None, stop:dict=None):
     "Train the toy models in `models` into `run` (checkpoints, logs, train.json) and export them to `out`."
     if threads: torch.set_num_threads(threads)
@@ -357,7 +357,9 @@ def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', '
                                               stage=5, p_hard=0.3, focus=('white',), p_focus=0.6, ckpt_every=100),
                inpaint2=lambda: train_unet(run, True, steps['inpaint2'], BATCH['inpaint2'], lr=3e-4, seed=seed, stop=stop.get('inpaint2'),
                                            stage=2, ckpt_every=100, ema_decay=0.998),
-               sd2=lambda: train_unet(run, False, steps['sd2'], BATCH['sd2'], lr=3e-4, seed=seed, stop=stop.get('sd2'), stage=2, ckpt_every=100, ema_decay=0.998))
+               sd2=lambda: train_unet(run, False, steps['sd2'], BATCH['sd2'], lr=3e-4, seed=seed, stop=stop.get('sd2'), stage=2, ckpt_every=100, ema_decay=0.998),
+               # single-object captions, as DiffEdit's decoding is asked for (the noise method recoloured too seldom)
+               sd3=lambda: train_unet(run, False, steps['sd3'], BATCH['sd3'], lr=5e-4, seed=seed, stop=stop.get('sd3'), stage=3, p_scene=0.3))
     for m in models:
         res = fns[m]()
         res['threads'] = torch.get_num_threads()
@@ -372,8 +374,8 @@ def main(argv=None):
     p.add_argument('--out', default=str(TOY_MODELS), help='where to write clipseg/, inpaint/, sd/ ("" to skip)')
     p.add_argument('--run', default='runs/toy', help='folder for checkpoints and logs')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--models', default='vae,clipseg,clipseg2,clipseg3,inpaint,sd,clipseg4,clipseg5,inpaint2,sd2',
-                   help='comma-separated, in order (clipseg2-5, inpaint2, sd2: later stages, each going on from the one before)')
+    p.add_argument('--models', default='vae,clipseg,clipseg2,clipseg3,inpaint,sd,clipseg4,clipseg5,inpaint2,sd2,sd3',
+                   help='comma-separated, in order (clipseg2-5, inpaint2, sd2-3: later stages, each going on from the one before)')
     p.add_argument('--steps', default='', help='e.g. vae=3000,sd=4000 (defaults: STEPS)')
     p.add_argument('--stop', default='', help='end early on the same schedule, e.g. vae=1000 (defaults: STOP)')
     p.add_argument('--threads', type=int, default=None)
