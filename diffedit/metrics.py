@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 from .core import DiffEditError
 from .toy import toy_scene, COLOURS, SHAPES, EVAL_SEED0, caption
 
@@ -132,7 +133,7 @@ def evaluate(models='toy',            # preset name or models for `diffedit.edit
              seed:int=0,              # `edit`'s seed
              seed0:int=EVAL_SEED0,    # first scene seed (keep >= EVAL_SEED0: training never saw these)
              verbose:bool=False,      # print one line per scene
-             **kwargs,                # passed to `edit` (e.g. `num_inference_steps`, `guidance_scale`)
+             **kwargs,                # passed to `edit` (e.g. `num_inference_steps`, `guidance_scale`, `progress`)
             )->Table:                 # one summary row per method; `.rows` has the per-scene scores
     "Score single-object recolouring edits on held-out toy scenes."
     from diffedit.edit import edit
@@ -142,11 +143,11 @@ def evaluate(models='toy',            # preset name or models for `diffedit.edit
     table, table.rows = Table(), {}
     for method in methods:
         rows = []
-        for i in range(scenes):
+        for i in tqdm(range(scenes), desc=method, leave=False, disable=verbose):
             s, j, source, target, c2 = edit_task(seed0 + i, size)
             t0 = time.time()
             try:
-                r = edit(s.image, source, target, n=1, seed=seed, method=method, models=models, **kwargs)
+                r = edit(s.image, source, target, n=1, seed=seed, method=method, models=models, **{'progress': False, **kwargs})
                 row = score_edit(s, j, c2, r.images[0], r.mask)
             except EmptyMaskError as e:  # nothing found: the image is unchanged, the object not recoloured
                 row = dict(iou=0.0, recoloured=False, shape_kept=False, exact_outside=True, error=str(e))
