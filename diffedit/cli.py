@@ -36,7 +36,8 @@ def _parser()->argparse.ArgumentParser:
     e.add_argument('--guidance', type=float, default=None, help="classifier-free guidance scale (default: the preset's, 7.5)")
     e.add_argument('--threshold', type=float, default=None, help="mask threshold in [0,1] (default: the mask method's)")
     e.add_argument('--sigma', type=float, default=None, help='mask smoothing in pixels (default: 1/64 of the short side)')
-    e.add_argument('--strength', type=float, default=None, help="DDIM encoding strength for the noise methods (default: the preset's, 0.5)")
+    e.add_argument('--strength', type=float, default=None, help="DDIM encoding ratio of inversion and decoding for the noise methods (default: the preset's, 0.5)")
+    e.add_argument('--mask-strength', type=float, default=None, help="noise strength of the DiffEdit mask (default: the preset's, 0.5 as in the paper)")
     e.add_argument('--eta', type=float, default=None, help='DDIM decoding noise for the noise methods: 0 = deterministic (paper); default 0 for -n 1, 1 for variations')
     e.add_argument('--mask', default=None, help='your own mask (white = edit) instead of computing one')
     e.add_argument('--out', default=None, help='output folder (default: IMAGE_STEM-edit in the current folder)')
@@ -110,7 +111,7 @@ def _edit(a, t0):
     models = Models(a.models, seg_model=a.seg_model, inpaint_model=a.inpaint_model, sd_model=a.sd_model, device=_device(a.device))
     _say(f"editing {a.image}: {a.source!r} -> {a.target!r}, {a.n} variation(s), method {a.method}, models {a.models}")
     res = edit(a.image, a.source, a.target, n=a.n, seed=a.seed, method=a.method, models=models, num_inference_steps=a.steps,
-               guidance_scale=a.guidance, threshold=a.threshold, sigma=a.sigma, mask=a.mask, strength=a.strength, eta=a.eta, size=a.size,
+               guidance_scale=a.guidance, threshold=a.threshold, sigma=a.sigma, mask=a.mask, strength=a.strength, mask_strength=a.mask_strength, eta=a.eta, size=a.size,
                progress=_PROGRESS[0])
     wall = time.perf_counter() - t0
     paths = res.save(out, force=a.force, command=['diffedit', *a.argv], wall_seconds=round(wall, 3))

@@ -33,7 +33,7 @@ PRESETS = {
                 size=64, num_inference_steps=20,
                 # `edit`'s defaults for this preset, tuned on validation scenes (seeds from 2_000_000_000, never the held-out ones)
                 defaults=dict(threshold=dict(clipseg=0.4, noise=0.6), sigma=dict(clipseg=1.0, noise=1.0), feather=1,
-                              guidance_scale=12.0, strength=0.85)),
+                              guidance_scale=12.0, strength=0.85, mask_strength=0.85)),
 }
 METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
 
@@ -202,7 +202,8 @@ def edit(image,                       # picture: path, URL or PIL image
          threshold:float=None,        # mask threshold in [0,1]; None: the preset's, else each mask's default
          sigma:float=None,            # mask smoothing in pixels; None: the preset's, else 1/64 of the short side
          mask=None,                   # your own mask (path or image, white = edit) instead of computing one
-         strength:float=None,         # DDIM encoding strength (methods other than 'clipseg'); None: the preset's (0.5)
+         strength:float=None,         # DDIM encoding ratio r of inversion and decoding (methods other than 'clipseg'); None: the preset's (0.5)
+         mask_strength:float=None,    # noise strength of the DiffEdit mask (methods 'noise', 'intersection', 'union'); None: the preset's (0.5, the paper's)
          eta:float=None,              # DDIM decoding noise (not 'clipseg'): 0 is the paper's deterministic decoding; None: 0 for n=1, 1 for n>1 so variations differ
          feather:int=None,            # soft edge of the paste-back, in pixels inside the mask; None: the preset's (4)
          size:int=None,               # long side the models work at; None: the preset's
@@ -230,6 +231,7 @@ def edit(image,                       # picture: path, URL or PIL image
     d = PRESETS.get(models.preset, {}).get('defaults', {})  # a preset's tuned defaults ('toy'); the others have none
     if guidance_scale is None: guidance_scale = d.get('guidance_scale', 7.5)
     if strength is None: strength = d.get('strength', 0.5)
+    if mask_strength is None: mask_strength = d.get('mask_strength', 0.5)
     if feather is None: feather = d.get('feather', 4)
     pick = lambda v, name, kind, fallback: v if v is not None else d.get(name, {}).get(kind, fallback)
     sig = {k: pick(sigma, 'sigma', k, None) for k in ('clipseg', 'noise')}
@@ -263,7 +265,7 @@ def edit(image,                       # picture: path, URL or PIL image
             masks.append((torch.as_tensor(s, dtype=torch.float32), torch.as_tensor(b)))
         if method in ('noise', 'intersection', 'union'):
             thresholds['noise'] = pick(threshold, 'threshold', 'noise', _default(noise_mask, 'threshold'))
-            s, b = noise_mask(models.sd, r.image, source, target, strength=strength, seed=seed, sigma=sig['noise'],
+            s, b = noise_mask(models.sd, r.image, source, target, n=d.get('noise_draws', 10), strength=mask_strength, seed=seed, sigma=sig['noise'],
                               threshold=thresholds['noise'], num_inference_steps=steps)
             # at the resized size: bring it to the input's size
             s = torch.nn.functional.interpolate(torch.as_tensor(s, dtype=torch.float32)[None, None], size=(img.height, img.width),
@@ -297,7 +299,8 @@ def edit(image,                       # picture: path, URL or PIL image
                   num_inference_steps=steps, guidance_scale=guidance_scale,
                   threshold=None if mask is not None else (thresholds.get(method) if len(thresholds) < 2 else thresholds),
                   sigma=None if mask is not None else (sig['clipseg'] or default_sigma(img.height, img.width)) if method == 'clipseg' else sig['noise'] if method == 'noise' or sig['noise'] == sig['clipseg'] else sig,
-                  strength=strength if method != 'clipseg' else None, eta=eta if method != 'clipseg' else None, feather=feather,
+                  strength=strength if method != 'clipseg' else None, eta=eta if method != 'clipseg' else None,
+                  mask_strength=mask_strength if method != 'clipseg' and mask is None else None, feather=feather,
                   mask=None if mask is None else (str(mask) if isinstance(mask, (str, os.PathLike)) else 'given'),
                   device=str(models.device), dtype=str(models.dtype).replace('torch.', ''))
     return EditResult(img, out, Image.fromarray(binary.astype(np.uint8) * 255), soft, heat, seeds, params, t)

@@ -126,11 +126,11 @@ def noise_mask(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
                source:str,             # text describing the image now: "a horse"
                target:str,             # text describing the edit: "a zebra"
                n:int=10,               # noise draws to average over (paper: 10)
-               strength:float=0.5,     # encoding strength in (0,1]; use the same for `diffedit_decode` (paper: 0.5)
+               strength:float=0.5,     # noise strength in (0,1] the predictions are compared at (paper: 0.5)
                seed:int=0,             # seed of the noise draws
                sigma:float=None,       # Gaussian smoothing in image pixels; None: `default_sigma` (1/64 of the short side)
                threshold:float=0.5,    # the smoothed map above it is in the mask (paper: 0.5)
-               num_inference_steps:int=50, # DDIM steps of a full schedule; use the same for `diffedit_decode`
+               num_inference_steps:int=50, # DDIM steps of a full schedule (sets the timestep grid)
                mask_thresholding_ratio:float=3.0, # outlier clip before normalising, in multiples of the mean
                batch_size:int=None,    # UNet rows per call; None: all 2n at once
               )->tuple:                # (soft (H,W) float32 in [0,1], binary (H,W) bool), on CPU at the image's size

@@ -86,10 +86,11 @@ def test_clipseg_mask_and_seeds(w):
 def test_noise_method(w):
     "--method noise uses the text-to-image model (noise mask + DDIM decoding), at the input's size."
     r = run('edit', w/'in.png', '--source', 'a horse', '--target', 'a zebra', '-n', 1, '--method', 'noise',
-            '--threshold', '0.02', '--out', w/'noise', *tiny(w))
+            '--threshold', '0.02', '--mask-strength', '0.7', '--out', w/'noise', *tiny(w))
     assert r.returncode == 0, r.stderr
     rec = json.loads((w/'noise'/'edit.json').read_text())
     assert rec['params']['method'] == 'noise' and rec['params']['model_ids']['sd'] == str((w/'sd').resolve())
+    assert (rec['params']['mask_strength'], rec['params']['strength']) == (0.7, 0.5)
     out, m = arr(w/'noise'/'edit_0_seed0.png'), np.asarray(Image.open(w/'noise'/'mask.png')) > 127
     assert out.shape == (200, 300, 3) and (out[~m] == arr(w/'in.png')[~m]).all()
 
