@@ -31,9 +31,10 @@ PRESETS = {
                 sd_model='stabilityai/stable-diffusion-2-1-base', size=512, num_inference_steps=50),
     'toy': dict(seg_model='{TOY_MODELS}/clipseg', inpaint_model='{TOY_MODELS}/inpaint', sd_model='{TOY_MODELS}/sd',
                 size=64, num_inference_steps=20,
-                # `edit`'s defaults for this preset, tuned on validation scenes (seeds from 2_000_000_000, never the held-out ones)
+                # `edit`'s defaults for this preset, tuned on validation scenes (seeds from 2_000_000_000, never the held-out ones);
+                # per mask kind (threshold, sigma) or per decoder (guidance: 'clipseg' inpaints, 'noise' is DDIM decoding)
                 defaults=dict(threshold=dict(clipseg=0.4, noise=0.6), sigma=dict(clipseg=1.0, noise=1.0), feather=1,
-                              guidance_scale=12.0, strength=0.85, mask_strength=0.85)),
+                              guidance_scale=dict(clipseg=12.0, noise=12.0), strength=0.85, mask_strength=0.85, noise_draws=10)),
 }
 METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
 
@@ -229,11 +230,11 @@ def edit(image,                       # picture: path, URL or PIL image
         models = Models(models, seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model, device=device, dtype=dtype)
     elif not isinstance(models, Models): raise DiffEditError(f"models={models!r}: pass a preset name ({', '.join(PRESETS)}) or a Models")
     d = PRESETS.get(models.preset, {}).get('defaults', {})  # a preset's tuned defaults ('toy'); the others have none
-    if guidance_scale is None: guidance_scale = d.get('guidance_scale', 7.5)
     if strength is None: strength = d.get('strength', 0.5)
     if mask_strength is None: mask_strength = d.get('mask_strength', 0.5)
     if feather is None: feather = d.get('feather', 4)
     pick = lambda v, name, kind, fallback: v if v is not None else d.get(name, {}).get(kind, fallback)
+    guidance_scale = pick(guidance_scale, 'guidance_scale', 'clipseg' if method == 'clipseg' else 'noise', 7.5)
     sig = {k: pick(sigma, 'sigma', k, None) for k in ('clipseg', 'noise')}
     steps = num_inference_steps or models.num_inference_steps
     if not isinstance(steps, int) or steps < 1: raise DiffEditError(f"num_inference_steps={num_inference_steps!r}: use a whole number >= 1")
