@@ -33,8 +33,8 @@ PRESETS = {
                 size=64, num_inference_steps=20,
                 # `edit`'s defaults for this preset, tuned on validation scenes (seeds from 2_000_000_000, never the held-out ones);
                 # per mask kind (threshold, sigma) or per decoder (guidance: 'clipseg' inpaints, 'noise' is DDIM decoding)
-                defaults=dict(threshold=dict(clipseg=0.4, noise=0.6), sigma=dict(clipseg=1.0, noise=1.0), feather=1,
-                              guidance_scale=dict(clipseg=12.0, noise=12.0), strength=0.85, mask_strength=0.85, noise_draws=10)),
+                defaults=dict(threshold=dict(clipseg=0.4, noise=0.55), sigma=dict(clipseg=1.0, noise=1.0), feather=1,
+                              guidance_scale=dict(clipseg=12.0, noise=30.0), strength=1.0, mask_strength=0.85, noise_draws=30, eta=1.0)),
 }
 METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
 
@@ -205,7 +205,7 @@ def edit(image,                       # picture: path, URL or PIL image
          mask=None,                   # your own mask (path or image, white = edit) instead of computing one
          strength:float=None,         # DDIM encoding ratio r of inversion and decoding (methods other than 'clipseg'); None: the preset's (0.5)
          mask_strength:float=None,    # noise strength of the DiffEdit mask (methods 'noise', 'intersection', 'union'); None: the preset's (0.5, the paper's)
-         eta:float=None,              # DDIM decoding noise (not 'clipseg'): 0 is the paper's deterministic decoding; None: 0 for n=1, 1 for n>1 so variations differ
+         eta:float=None,              # DDIM decoding noise (not 'clipseg'): 0 is the paper's deterministic decoding; None: the preset's, else 0 for n=1, 1 for n>1 so variations differ
          feather:int=None,            # soft edge of the paste-back, in pixels inside the mask; None: the preset's (4)
          size:int=None,               # long side the models work at; None: the preset's
          seg_model=None,              # override the preset's CLIPSeg model (id or folder)
@@ -223,8 +223,7 @@ def edit(image,                       # picture: path, URL or PIL image
     seeds = _check_seeds([seed + i for i in range(n)] if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else [seed])
     if method not in METHODS: raise DiffEditError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     if threshold is not None and not 0 <= threshold <= 1: raise DiffEditError(f"threshold={threshold}: use a number in [0, 1]")
-    if eta is None: eta = 0.0 if n == 1 else 1.0
-    if not 0 <= eta <= 1: raise DiffEditError(f"eta={eta}: use a number in [0, 1] (0 = deterministic DDIM)")
+    if eta is not None and not 0 <= eta <= 1: raise DiffEditError(f"eta={eta}: use a number in [0, 1] (0 = deterministic DDIM)")
     if guidance_scale is not None and guidance_scale < 0: raise DiffEditError(f"guidance_scale={guidance_scale}: use a number >= 0 (1 = no guidance)")
     if isinstance(models, str):
         models = Models(models, seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model, device=device, dtype=dtype)
@@ -233,6 +232,7 @@ def edit(image,                       # picture: path, URL or PIL image
     if strength is None: strength = d.get('strength', 0.5)
     if mask_strength is None: mask_strength = d.get('mask_strength', 0.5)
     if feather is None: feather = d.get('feather', 4)
+    if eta is None: eta = d.get('eta', 0.0 if n == 1 else 1.0)
     pick = lambda v, name, kind, fallback: v if v is not None else d.get(name, {}).get(kind, fallback)
     guidance_scale = pick(guidance_scale, 'guidance_scale', 'clipseg' if method == 'clipseg' else 'noise', 7.5)
     sig = {k: pick(sigma, 'sigma', k, None) for k in ('clipseg', 'noise')}

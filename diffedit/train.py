@@ -370,7 +370,7 @@ def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', '
 
 def main(argv=None):
     "`python -m diffedit.train --out diffedit/toy_models --seed 0`: the command that reproduces the shipped toy models."
-    p = argparse.ArgumentParser(description='Train the toy world models (CPU: about 1.5 h on 2 cores).')
+    p = argparse.ArgumentParser(description='Train the toy world models (CPU: about 3.5 h on one core, 2 h on two).')
     p.add_argument('--out', default=str(TOY_MODELS), help='where to write clipseg/, inpaint/, sd/ ("" to skip)')
     p.add_argument('--run', default='runs/toy', help='folder for checkpoints and logs')
     p.add_argument('--seed', type=int, default=0)
