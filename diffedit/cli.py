@@ -38,7 +38,7 @@ def _parser()->argparse.ArgumentParser:
     e.add_argument('--sigma', type=float, default=None, help='mask smoothing in pixels (default: 1/64 of the short side)')
     e.add_argument('--strength', type=float, default=None, help="DDIM encoding ratio of inversion and decoding for the noise methods (default: the preset's, 0.5)")
     e.add_argument('--mask-strength', type=float, default=None, help="noise strength of the DiffEdit mask (default: the preset's, 0.5 as in the paper)")
-    e.add_argument('--eta', type=float, default=None, help='DDIM decoding noise for the noise methods: 0 = deterministic (paper); default 0 for -n 1, 1 for variations')
+    e.add_argument('--eta', type=float, default=None, help="DDIM decoding noise for the noise methods: 0 = deterministic (paper); default: the preset's (toy: 1), else 0 for -n 1, 1 for variations")
     e.add_argument('--mask', default=None, help='your own mask (white = edit) instead of computing one')
     e.add_argument('--out', default=None, help='output folder (default: IMAGE_STEM-edit in the current folder)')
     e.add_argument('--models', default='sd15', help='model preset: sd15, sd2 or toy (default sd15)')
