@@ -11,10 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image
-from tqdm.auto import tqdm
 from diffusers.utils.torch_utils import randn_tensor
 from .core import DiffEditError
-from .noise import _embed, _encode, _timesteps, _check_image, _vae_factor
+from .noise import _embed, _encode, _timesteps, _check_image, _vae_factor, _bar
 
 # %% auto #0
 __all__ = ['ddim_invert', 'masked_decode', 'decode_latents', 'diffedit_decode']
@@ -48,10 +47,6 @@ def _predict(pipe, x:Tensor, t:Tensor, emb:Tensor, guidance_scale:float)->Tensor
     return pipe.unet(x, t, encoder_hidden_states=emb[-1:].expand(b, -1, -1)).sample
 
 # %% ../nbs/09_ddim.ipynb #cb7fd9f1
-def _bar(pipe, it, **kw):
-    "A tqdm bar over `it` that keeps quiet when `pipe.set_progress_bar_config(disable=True)` was called."
-    return tqdm(it, leave=False, disable=getattr(pipe, '_progress_bar_config', {}).get('disable', False), **kw)
-
 @torch.no_grad()
 def ddim_invert(pipe,                    # a Stable Diffusion pipeline (`diffedit.noise.load_sd`)
                 image:Image.Image,       # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)

@@ -230,7 +230,7 @@ def edit(image,                       # picture: path, URL or PIL image
     elif not isinstance(models, Models): raise DiffEditError(f"models={models!r}: pass a preset name ({', '.join(PRESETS)}) or a Models")
     d = PRESETS.get(models.preset, {}).get('defaults', {})  # a preset's tuned defaults ('toy'); the others have none
     if strength is None: strength = d.get('strength', 0.5)
-    if mask_strength is None: mask_strength = d.get('mask_strength', 0.5)
+    if mask_strength is None: mask_strength = d.get('mask_strength', _default(noise_mask, 'strength'))
     if feather is None: feather = d.get('feather', 4)
     if eta is None: eta = d.get('eta', 0.0 if n == 1 else 1.0)
     pick = lambda v, name, kind, fallback: v if v is not None else d.get(name, {}).get(kind, fallback)
@@ -266,7 +266,7 @@ def edit(image,                       # picture: path, URL or PIL image
             masks.append((torch.as_tensor(s, dtype=torch.float32), torch.as_tensor(b)))
         if method in ('noise', 'intersection', 'union'):
             thresholds['noise'] = pick(threshold, 'threshold', 'noise', _default(noise_mask, 'threshold'))
-            s, b = noise_mask(models.sd, r.image, source, target, n=d.get('noise_draws', 10), strength=mask_strength, seed=seed, sigma=sig['noise'],
+            s, b = noise_mask(models.sd, r.image, source, target, n=d.get('noise_draws', _default(noise_mask, 'n')), strength=mask_strength, seed=seed, sigma=sig['noise'],
                               threshold=thresholds['noise'], num_inference_steps=steps)
             # at the resized size: bring it to the input's size
             s = torch.nn.functional.interpolate(torch.as_tensor(s, dtype=torch.float32)[None, None], size=(img.height, img.width),

@@ -67,6 +67,10 @@ def _encode(pipe, image:Image.Image, n:int=1, generator=None)->Tensor:
     else: lat = d.mean + d.std*randn_tensor((n, *d.mean.shape[1:]), generator=generator, device=vae.device, dtype=vae.dtype)
     return lat*vae.config.scaling_factor
 
+def _bar(pipe, it, disable:bool=False, **kw):
+    "A tqdm bar over `it`, quiet if `disable` or after `pipe.set_progress_bar_config(disable=True)` (`edit(progress=False)`)."
+    return tqdm(it, leave=False, disable=disable or getattr(pipe, '_progress_bar_config', {}).get('disable', False), **kw)
+
 def _timesteps(pipe, num_inference_steps:int, strength:float)->list:
     "The DDIM timesteps (noisiest first) that editing at `strength` runs through, as diffusers' `get_timesteps` picks them."
     if not (isinstance(num_inference_steps, int) and num_inference_steps >= 1):
@@ -103,7 +107,7 @@ def noise_difference(pipe,                   # a Stable Diffusion pipeline (`loa
     bs = batch_size or len(xs)
     tt = torch.tensor(t, device=lat.device)
     eps = torch.cat([pipe.unet(xs[i:i+bs], tt, encoder_hidden_states=embs[i:i+bs]).sample
-                     for i in tqdm(range(0, len(xs), bs), desc='noise mask', leave=False, disable=bs >= len(xs))])
+                     for i in _bar(pipe, range(0, len(xs), bs), desc='noise mask', disable=bs >= len(xs))])
     eps_src, eps_tgt = eps.float().chunk(2)
     raw = (eps_tgt - eps_src).abs().mean((0, 1))
     # Identical texts give (almost) identical predictions: normalising that would blow float noise up into a mask.
