@@ -30,7 +30,7 @@ IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # CL
 
 def toy_tokenizer():
     "The world's word-level CLIP tokenizer: every word of `TOY_WORDS` is one token, with the same ids in every process."
-    # `word_tokenizer` gives the same ids in every process (an early version did not: see `00a_tiny`)
+    # `word_tokenizer` gives the same ids in every process (an early version did not: see `10_tiny`)
     return word_tokenizer(TOY_WORDS)
 
 def make_text_encoder(tok, seed=0)->CLIPTextModel:
