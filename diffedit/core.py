@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['DiffEditError', 'load_image', 'show_images', 'image_grid', 'get_device', 'get_dtype', 'from_pretrained']
+__all__ = ['DiffEditError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'from_pretrained']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
@@ -109,6 +109,12 @@ def _to_np(im)->np.ndarray:
     if im.ndim == 3 and im.shape[-1] == 1: im = im[..., 0]
     return im
 
+def _value_range(a:np.ndarray)->dict:
+    "The colour range of a one-channel image: 0-255 for 8-bit (a mask PNG), 0-1 for bool or [0,1] floats, else its own."
+    if a.dtype == np.uint8: return dict(vmin=0, vmax=255)
+    if a.dtype == bool or (a.size and a.min() >= 0 and a.max() <= 1): return dict(vmin=0, vmax=1)
+    return {}
+
 def show_images(ims,             # images: PIL, numpy or torch, (H,W) or (3,H,W) or (H,W,3)
                 titles=None,     # one title per image
                 ncols:int=None,  # images per row (default: all in one row, at most 8)
@@ -116,7 +122,7 @@ def show_images(ims,             # images: PIL, numpy or torch, (H,W) or (3,H,W)
                 cmap:str='viridis', # colour map for (H,W) images
                 **kwargs,        # passed to `plt.imshow` for (H,W) images (`vmin`, `vmax`...)
                ):
-    "Show `ims` in a matplotlib grid; single-channel images use `cmap` on the [0,1] range when they fit in it."
+    "Show `ims` in a matplotlib grid; one-channel images use `cmap` on 0-255 (8-bit) or 0-1 (bool, [0,1] floats)."
     import matplotlib.pyplot as plt
     ims = list(ims)
     ncols = ncols or min(len(ims), 8)
@@ -126,9 +132,7 @@ def show_images(ims,             # images: PIL, numpy or torch, (H,W) or (3,H,W)
         ax.axis('off')
         if i >= len(ims): continue
         a = _to_np(ims[i])
-        if a.ndim == 2:
-            kw = dict(vmin=0, vmax=1) if a.dtype == bool or (a.min() >= 0 and a.max() <= 1) else {}
-            ax.imshow(a.astype(np.float32), cmap=cmap, **{**kw, **kwargs})
+        if a.ndim == 2: ax.imshow(a.astype(np.float32), cmap=cmap, **{**_value_range(a), **kwargs})
         else: ax.imshow(a)
         if titles is not None: ax.set_title(titles[i])
     plt.tight_layout()
@@ -149,6 +153,25 @@ def _np_to_pil(a:np.ndarray)->Image.Image:
     "Numpy image in [0,1] (float/bool) or [0,255] (uint8) -> PIL."
     if a.dtype != np.uint8: a = np.clip(np.round(a.astype(np.float64) * 255), 0, 255).astype(np.uint8)
     return Image.fromarray(a)
+
+# %% ../nbs/00_core.ipynb #48dbe9a5
+def overlay(image,               # the picture: PIL, numpy or torch (H,W,3)
+            heat,                # (h,w) map in [0,1] (heatmap or mask: torch, numpy, bool, or an 8-bit 'L' image)
+            alpha:float=0.6,     # opacity of the map where it is 1 (it fades out where it is 0)
+            cmap:str='magma',    # matplotlib colour map for the map
+           )->Image.Image:       # the picture with the map drawn over it, at the picture's size
+    "Draw `heat` over `image`: where the map is high its colour covers the picture, where it is 0 the picture shows."
+    import matplotlib
+    img = image if isinstance(image, Image.Image) else _np_to_pil(_to_np(image))
+    h = _to_np(heat).astype(np.float32)
+    if _to_np(heat).dtype == np.uint8: h = h / 255
+    if h.ndim != 2: raise DiffEditError(f"overlay: the map must be one channel (H,W), not shape {h.shape}")
+    if h.shape != (img.height, img.width):  # maps often come at a model's resolution
+        h = np.asarray(Image.fromarray(h).resize(img.size, Image.BILINEAR))
+    h = np.clip(h, 0, 1)[..., None]
+    colour = matplotlib.colormaps[cmap](h[..., 0])[..., :3]
+    out = np.asarray(img.convert('RGB'), np.float32) / 255 * (1 - alpha * h) + colour * alpha * h
+    return _np_to_pil(out)
 
 # %% ../nbs/00_core.ipynb #bd5fa234
 def get_device(device=None, # None (pick), 'cpu', 'cuda', 'cuda:1', 'mps' or a torch.device
