@@ -70,15 +70,9 @@ def _say(*a):
     if _PROGRESS[0]: print('diffedit:', *a, file=sys.stderr, flush=True)
 
 def _quiet_libraries(progress:bool):
-    "Keep stderr for our progress and errors: no library chatter or loading bars; no bars at all without `progress`."
-    import warnings
-    # before diffusers/transformers are first imported: some of their warnings are printed at import time
-    os.environ.setdefault('TRANSFORMERS_VERBOSITY', 'error'); os.environ.setdefault('DIFFUSERS_VERBOSITY', 'error')
-    if not progress: os.environ['TQDM_DISABLE'] = '1'  # tqdm's own switch (bars in diffedit's DDIM loops, downloads)
-    for m in ('diffusers', 'transformers', 'torch', 'huggingface_hub'):
-        warnings.filterwarnings('ignore', module=m)
-    import diffusers.utils.logging as dl, transformers.utils.logging as tl
-    for lg in (dl, tl): lg.set_verbosity_error(); lg.disable_progress_bar()  # the bars that count loaded weights
+    "Keep stderr for our progress and errors (see `diffedit.core.quiet_libraries`)."
+    from diffedit.core import quiet_libraries
+    quiet_libraries(progress)
 
 def _device(name):
     "The device to run on, saying which was picked when none was asked for."

@@ -13,7 +13,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['DiffEditError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'from_pretrained']
+__all__ = ['DiffEditError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'from_pretrained',
+           'quiet_libraries']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
@@ -234,3 +235,15 @@ def from_pretrained(cls,          # a class with `from_pretrained` (a transforme
         if _offline(kwargs):
             raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not in the local Hugging Face cache while offline (HF_HUB_OFFLINE=1); pass a local folder or go online") from None
         raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and the Hugging Face Hub has no such model or could not be reached ({_first_line(e)}); check the id and your connection, or pass a local folder") from None
+
+# %% ../nbs/00_core.ipynb #104de82c
+def quiet_libraries(progress:bool=True, # keep progress bars (ours and diffusers' denoising bars)
+                   ):
+    "Silence library chatter (deprecation warnings, 'Loading weights' bars, info logs); with `progress=False`, every bar."
+    # before diffusers/transformers are first imported: some of their warnings are printed at import time
+    os.environ.setdefault('TRANSFORMERS_VERBOSITY', 'error'); os.environ.setdefault('DIFFUSERS_VERBOSITY', 'error')
+    if not progress: os.environ['TQDM_DISABLE'] = '1'  # tqdm's own switch (bars in diffedit's DDIM loops, downloads)
+    for m in ('diffusers', 'transformers', 'torch', 'huggingface_hub', 'accelerate'):
+        warnings.filterwarnings('ignore', module=m)
+    import diffusers.utils.logging as dl, transformers.utils.logging as tl
+    for lg in (dl, tl): lg.set_verbosity_error(); lg.disable_progress_bar()  # the bars that count loaded weights
