@@ -26,7 +26,7 @@ setup(
     include_package_data=True,
     package_data={'diffedit': ['toy_models/**/*']},
     install_requires=cfg['requirements'].split(),
-    extras_require={'dev': cfg['dev_requirements'].split()},
+    extras_require={k: cfg[f'{k}_requirements'].split() for k in ('nb', 'app', 'dev')},
     entry_points={'console_scripts': cfg['console_scripts'].split(),
                   'nbdev': [f"{cfg['lib_name']}={cfg['lib_name']}._modidx:d"]},
     zip_safe=False,
