@@ -6,32 +6,47 @@ Docs: https://diffedit-dev.github.io/diffedit/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1a822ab8
 from __future__ import annotations
-import io, os, math, warnings, urllib.request, urllib.error, urllib.parse
+import io, os, sys, math, socket, warnings, urllib.request, urllib.error, urllib.parse
 from pathlib import Path
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+# torch is imported where it is needed: the command line checks its arguments in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['DiffEditError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'from_pretrained',
-           'quiet_libraries']
+__all__ = ['DiffEditError', 'ArgError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'check_device',
+           'get_dtype', 'from_pretrained', 'quiet_libraries']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
     "A user-facing error: one line that says what went wrong and how to fix it."
 
+class ArgError(DiffEditError):
+    "A `DiffEditError` naming parameters in `{braces}`: as Python names by default, as flags with `render(FLAGS)`."
+    def __init__(self, template:str, # the message; `{name}` marks a parameter's name
+                ):
+        self.template = template
+        super().__init__(self.render())
+    def render(self, names:dict=None)->str: # names: parameter -> how to call it (e.g. {'num_inference_steps': '--steps'})
+        "The message with each `{name}` replaced by `names[name]` (default: the name itself)."
+        return self.template.format_map(_Names(names or {}))
+
+def _esc(v)->str: return repr(v).replace('{', '{{').replace('}', '}}')  # a value inside an `ArgError` template
+
+class _Names(dict):
+    def __missing__(self, k): return {'force': 'force=True', 'models_toy': "models='toy'"}.get(k, k)
+
 # %% ../nbs/00_core.ipynb #91fd7ba3
-def _white_bg(im:Image.Image)->Image.Image:
-    "Composite an image with alpha onto white."
+def _white_bg(im:Image.Image, background='white')->Image.Image:
+    "Composite an image with alpha onto white (or `background`)."
     im = im.convert('RGBA')
-    bg = Image.new('RGBA', im.size, (255, 255, 255, 255))
+    bg = Image.new('RGBA', im.size, background)
     return Image.alpha_composite(bg, im).convert('RGB')
 
-def _to_rgb(im:Image.Image)->Image.Image:
-    "Convert any PIL mode to 8-bit RGB: alpha on white, 16/32-bit and float scaled, CMYK converted."
+def _to_rgb(im:Image.Image, background='white')->Image.Image:
+    "Convert any PIL mode to 8-bit RGB: alpha on white (or `background`), 16/32-bit and float scaled, CMYK converted."
     if im.mode == 'RGB': return im
     if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info):
-        return _white_bg(im)
+        return _white_bg(im, background)
     if im.mode.startswith('I;16') or im.mode == 'I':
         a = np.asarray(im).astype(np.float64)
         # 'I;16*' is 16-bit by definition; 'I' (32-bit) holds 16-bit data when PNG/TIFF produce it
@@ -70,10 +85,13 @@ def _read_url(url:str, timeout:float, max_bytes:int)->bytes:
 def load_image(src,                  # a path, an http(s):// or file:// URL, or a PIL image
                timeout:float=10,     # seconds to wait for a URL
                max_bytes:int=50*2**20, # refuse URLs larger than this (checked while downloading)
+               max_pixels:int=None,  # refuse pictures with more pixels (checked before decoding); None: PIL's own limit
+               background='white',   # what transparent pixels become ('black' for a mask painted on transparency)
               )->Image.Image:        # an upright 8-bit RGB image
     "Load `src` as an upright RGB PIL image, with a clear `DiffEditError` when it cannot be read."
     if isinstance(src, Image.Image):
-        return _to_rgb(ImageOps.exif_transpose(src.copy()))
+        _check_pixels(src, 'the picture given', max_pixels)
+        return _to_rgb(ImageOps.exif_transpose(src.copy()), background)
     name = str(src)
     if not isinstance(src, (str, os.PathLike)):
         raise DiffEditError(f"cannot read image from a {type(src).__name__}: pass a path, a URL or a PIL image")
@@ -83,14 +101,21 @@ def load_image(src,                  # a path, an http(s):// or file:// URL, or 
         data = io.BytesIO(_read_url(name, timeout, max_bytes))
     else:
         p = Path(src).expanduser()
-        if not p.exists(): raise DiffEditError(f"cannot read image {name!r}: no such file; check the path")
-        if p.is_dir(): raise DiffEditError(f"cannot read image {name!r}: it is a folder, not an image file")
+        if not name.strip(): raise DiffEditError("cannot read image '': the path is empty; name a picture file")
+        try: exists, is_dir = p.exists(), p.is_dir()
+        except OSError as e: raise DiffEditError(f"cannot read image {name[:80]!r}: {e.strerror}; check the path") from None
+        if not exists: raise DiffEditError(f"cannot read image {name!r}: no such file; check the path")
+        if is_dir: raise DiffEditError(f"cannot read image {name!r}: it is a folder, not an image file")
         data = p
     try:
-        with Image.open(data) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            return _to_rgb(im)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # we check the size ourselves
+            with Image.open(data) as im:
+                _check_pixels(im, repr(name), max_pixels)
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                return _to_rgb(im, background)
+    except DiffEditError: raise
     except Image.DecompressionBombError as e:
         raise DiffEditError(f"cannot read image {name!r}: {e}; resize it first") from None
     except UnidentifiedImageError:
@@ -98,11 +123,19 @@ def load_image(src,                  # a path, an http(s):// or file:// URL, or 
     except (OSError, SyntaxError, ValueError) as e:
         raise DiffEditError(f"cannot read image {name!r}: the file is corrupt or truncated ({e})") from None
 
+def _check_pixels(im, name, max_pixels):
+    "Refuse a picture of more than `max_pixels` pixels, from its header (before decoding it)."
+    w, h = im.size
+    if max_pixels is not None and w * h > max_pixels:
+        raise DiffEditError(f"the picture {name} is {w}x{h} ({w*h/1e6:.0f} megapixels), more than the {max_pixels/1e6:.0f} allowed; "
+                            "shrink it first (edits work at 512 px anyway)")
+
 # %% ../nbs/00_core.ipynb #1bec38e3
 def _to_np(im)->np.ndarray:
     "PIL / numpy / torch image -> numpy (H,W) or (H,W,C) for matplotlib."
     if isinstance(im, Image.Image): return np.asarray(im)
-    if isinstance(im, torch.Tensor):
+    if 'torch' in sys.modules and isinstance(im, sys.modules['torch'].Tensor):  # a tensor means torch was imported
+        torch = sys.modules['torch']
         im = im.detach().cpu()
         im = (im.float() if im.is_floating_point() or im.dtype == torch.bool else im).numpy()
     im = np.asarray(im)
@@ -178,23 +211,32 @@ def overlay(image,               # the picture: PIL, numpy or torch (H,W,3)
 def get_device(device=None, # None (pick), 'cpu', 'cuda', 'cuda:1', 'mps' or a torch.device
               )->torch.device:
     "The torch device to run on: `device` if it is available, else (for None) CUDA if present, else CPU."
+    import torch
     if device is None:
         dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
         warnings.warn(f"diffedit: no device given, using {dev}" + ('' if dev.type == 'cuda' else ' (no CUDA GPU found; this is slow)'), stacklevel=2)
         return dev
-    try: dev = torch.device(device)
-    except (RuntimeError, TypeError): raise DiffEditError(f"unknown device {device!r}; use 'cpu', 'cuda' or None to pick") from None
+    check_device(device)
+    dev = torch.device(device)
     if dev.type == 'cuda':
-        if not torch.cuda.is_available(): raise DiffEditError(f"device {device!r} was asked for but no CUDA GPU is available; pass device='cpu' or None")
+        if not torch.cuda.is_available(): raise ArgError(f"{{device}}={str(device)!r} was asked for but no CUDA GPU is available; use cpu")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DiffEditError(f"device {device!r} was asked for but only {torch.cuda.device_count()} CUDA GPU(s) exist")
+            raise ArgError(f"{{device}}={str(device)!r} was asked for but only {torch.cuda.device_count()} CUDA GPU(s) exist")
     if dev.type == 'mps' and not (hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()):
-        raise DiffEditError(f"device {device!r} was asked for but MPS is not available; pass device='cpu' or None")
+        raise ArgError(f"{{device}}={str(device)!r} was asked for but MPS is not available; use cpu")
     return dev
+
+def check_device(device)->None:
+    "Refuse a device name that is not cpu, cuda, cuda:N or mps (without importing torch)."
+    if type(device).__name__ == 'device': return  # already a torch.device
+    import re
+    if not isinstance(device, str) or not re.fullmatch(r'cpu|cuda(:\d{1,2})?|mps', device):
+        raise ArgError(f"{{device}}={_esc(device)}: unknown device; use cpu, cuda, cuda:N or mps")
 
 def get_dtype(device, # a device from `get_device` (or its name)
              )->torch.dtype:
     "float16 on CUDA (half the memory, much faster), float32 elsewhere (CPU half precision is slow and lossy)."
+    import torch
     return torch.float16 if torch.device(device).type == 'cuda' else torch.float32
 
 # %% ../nbs/00_core.ipynb #2bcb4c0a
@@ -207,34 +249,85 @@ def _offline(kwargs)->bool:
     except ImportError: pass
     return os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE')
 
-def _first_line(e:BaseException)->str:
+def _first_line(e:BaseException, limit:int=160)->str:
+    "The first line of `e`'s message, cut at a word boundary (with '...') if longer than `limit`."
     s = str(e).strip().splitlines()
-    return s[0][:200] if s else type(e).__name__
+    s = s[0] if s else type(e).__name__
+    return s if len(s) <= limit else s[:limit].rsplit(' ', 1)[0].rstrip(',;:') + '...'
+
+def _load_errors()->tuple:
+    "What loading a broken or wrong model raises: files, configs, JSON, weights (safetensors has its own error type)."
+    errs = [OSError, ValueError, RuntimeError, KeyError, EOFError]
+    try: from safetensors import SafetensorError; errs.append(SafetensorError)
+    except ImportError: pass
+    return tuple(errs)
+
+def _hub_host()->tuple:
+    "(host, port) of the Hugging Face Hub endpoint (`HF_ENDPOINT`, default huggingface.co)."
+    try: from huggingface_hub.constants import ENDPOINT
+    except ImportError: ENDPOINT = os.environ.get('HF_ENDPOINT', 'https://huggingface.co')
+    u = urllib.parse.urlparse(ENDPOINT)
+    return u.hostname or 'huggingface.co', u.port or (80 if u.scheme == 'http' else 443)
+
+def _hub_reachable(timeout:float=3)->bool:
+    "Whether a TCP connection to the Hub opens within `timeout` seconds (the libraries retry for minutes)."
+    try: socket.create_connection(_hub_host(), timeout=timeout).close(); return True
+    except OSError: return False
+
+def _half(kwargs)->bool: return 'float16' in str(kwargs.get('torch_dtype', kwargs.get('dtype')))
+
+def _call(cls, src, kwargs):
+    "`cls.from_pretrained`, asking diffusers pipelines in float16 for the repository's fp16 weight files when it has them."
+    if not (_half(kwargs) and hasattr(cls, '_optional_components') and 'variant' not in kwargs):  # not a diffusers pipeline in fp16
+        return cls.from_pretrained(src, **kwargs)
+    try: return cls.from_pretrained(src, variant='fp16', **kwargs)
+    except _load_errors() as e:
+        if 'variant' not in str(e) and 'fp16' not in str(e): raise
+    warnings.warn(f"diffedit: {src} has no fp16 weight files: loading the full ones and converting them", stacklevel=3)
+    return cls.from_pretrained(src, **kwargs)
+
+def _check_kind(obj, cls, name, what):
+    "Refuse a model of another kind that the library loaded anyway (a CLIP folder as CLIPSeg, an inpainting UNet as text-to-image)."
+    want = getattr(getattr(cls, 'config_class', None), 'model_type', None)
+    got = getattr(getattr(obj, 'config', None), 'model_type', None)
+    if want and got and want != got:
+        raise DiffEditError(f"cannot load the {what} from {name!r}: it holds a {got!r} model, not {want!r}; pass a {what}")
+    unet = getattr(obj, 'unet', None)
+    if unet is not None and cls.__name__ == 'StableDiffusionPipeline' and unet.config.in_channels != 4:
+        raise DiffEditError(f"cannot load the {what} from {name!r}: its UNet takes {unet.config.in_channels} input channels, "
+                            "not 4 (an inpainting model?); pass a text-to-image Stable Diffusion model")
+    return obj
 
 def from_pretrained(cls,          # a class with `from_pretrained` (a transformers model/processor, a diffusers pipeline...)
                     id_or_path,   # a Hugging Face Hub id ('org/name') or a local folder
                     what:str,     # what it is, for messages: 'CLIPSeg model'
                     **kwargs,     # passed to `cls.from_pretrained` (`torch_dtype`, `use_safetensors`, ...)
                    ):
-    "`cls.from_pretrained(id_or_path, **kwargs)`, turning load failures into a one-line `DiffEditError`."
+    "`cls.from_pretrained(id_or_path, **kwargs)`, turning every load failure into a one-line `DiffEditError`."
     name = str(id_or_path)
     p = Path(name).expanduser()
     if p.exists():
         if not p.is_dir(): raise DiffEditError(f"cannot load the {what} from {name!r}: it is a file, not a model folder; pass the folder that save_pretrained wrote")
-        try: return cls.from_pretrained(str(p), **kwargs)
+        try: return _check_kind(_call(cls, str(p), kwargs), cls, name, what)
         except DiffEditError: raise
-        except (OSError, ValueError) as e:  # transformers raises ValueError for a config it cannot recognise
+        except _load_errors() as e:  # a missing file, a config transformers cannot recognise, corrupt weights
             raise DiffEditError(f"cannot load the {what} from {name!r}: the folder is not a saved {what} ({_first_line(e)}); pass the folder that save_pretrained wrote") from None
-    if name.startswith(('.', '/', '~')) or name.count('/') > 1 or '\\' in name:
+    if name.startswith(('.', '/', '~')) or name.count('/') > 1 or '\\' in name or not name.strip():
         raise DiffEditError(f"cannot load the {what} from {name!r}: no such folder (and it is not a Hugging Face Hub id like 'org/name'); check the path")
-    try: return cls.from_pretrained(name, **kwargs)
-    except ValueError as e:
-        if type(e).__name__ != 'HFValidationError': raise
-        raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not a valid Hugging Face Hub id ('org/name'); check the name") from None
-    except OSError as e:
+    if not _offline(kwargs) and not _hub_reachable():  # fail in seconds, not after minutes of retries
+        try: return _check_kind(_call(cls, name, {**kwargs, 'local_files_only': True}), cls, name, what)  # downloaded before
+        except DiffEditError: raise
+        except _load_errors():
+            raise ArgError(f"cannot load the {what} {_esc(name)}: the Hugging Face Hub ({_hub_host()[0]}) cannot be reached and it was never downloaded; "
+                           "use the shipped toy models ({models_toy}), a local folder, or HF_HUB_OFFLINE=1 for models already downloaded") from None
+    try: return _check_kind(_call(cls, name, kwargs), cls, name, what)
+    except DiffEditError: raise
+    except _load_errors() as e:
+        if type(e).__name__ == 'HFValidationError':
+            raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not a valid Hugging Face Hub id ('org/name'); check the name") from None
         if _offline(kwargs):
             raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not in the local Hugging Face cache while offline (HF_HUB_OFFLINE=1); pass a local folder or go online") from None
-        raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and the Hugging Face Hub has no such model or could not be reached ({_first_line(e)}); check the id and your connection, or pass a local folder") from None
+        raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and the Hugging Face Hub has no such model ({_first_line(e)}); check the id, or pass a local folder") from None
 
 # %% ../nbs/00_core.ipynb #104de82c
 def quiet_libraries(progress:bool=True, # keep progress bars (ours and diffusers' denoising bars)
