@@ -1,0 +1,97 @@
+"""The app (`diffedit.app`) served on a free localhost port with the toy models, driven through `gradio_client`.
+
+Offline (conftest sets HF_HUB_OFFLINE). One server for the module; the mask preview, the edit, bad input and
+concurrency each go through the page's own API, as the browser does.
+"""
+import hashlib, json, socket, zipfile, threading
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+
+gr = pytest.importorskip('gradio', reason='the app needs the `app` extra: pip install "diffedit[app]"')
+gradio_client = pytest.importorskip('gradio_client')
+from diffedit import app
+from diffedit.edit import edit, Models
+from diffedit.toy import toy_scene
+
+SEED = 2_000_000_001  # a tuning scene (never a held-out one): a purple triangle, circle and yellow square
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory):
+    "The app on a free port, a client, and a toy scene saved as a file."
+    d = tmp_path_factory.mktemp('app')
+    sc = toy_scene(SEED); sc.image.save(d/'scene.png')
+    demo = app.launch(models='toy', port=free_port(), device='cpu', block=False)
+    client = gradio_client.Client(demo.local_url, verbose=False, download_files=str(d/'downloads'))
+    yield dict(client=client, dir=d, scene=sc, url=demo.local_url)
+    demo.close()
+
+def preview(c, pic, threshold, sigma=1.0, method='clipseg', source='a purple triangle', target='a blue triangle'):
+    return c['client'].predict(gradio_client.handle_file(str(pic)), source, target, method, 'toy', threshold, sigma, 0, 20,
+                               api_name='/preview')
+
+def mask_of(path, size=(64, 64)):
+    "The previewed mask at the picture's size (the page shows small pictures enlarged, pixel for pixel)."
+    return np.asarray(Image.open(path).convert('L').resize(size, Image.NEAREST)) > 127
+
+def test_preview_second_threshold_without_model_call(served):
+    "The first preview runs CLIPSeg once; another threshold re-uses its heatmaps, and the mask follows the threshold."
+    before = app.MODEL_CALLS['clipseg']
+    heat, ed, m1, status1 = preview(served, served['dir']/'scene.png', 0.3)
+    assert app.MODEL_CALLS['clipseg'] == before + 1, status1
+    heat2, ed2, m2, status2 = preview(served, served['dir']/'scene.png', 0.6)
+    assert app.MODEL_CALLS['clipseg'] == before + 1, 'the second threshold re-ran the model'
+    assert 'from the cache' in status2
+    a, b = mask_of(m1), mask_of(m2)
+    assert a.shape == b.shape == (64, 64) and b.sum() < a.sum() and (b <= a).all()  # a higher threshold: a subset
+    # the preview's mask is the one `edit` makes with that threshold and smoothing
+    res = edit(served['scene'].image, 'a purple triangle', 'a blue triangle', n=1, models=Models('toy', device='cpu'),
+               threshold=0.6, sigma=1.0, num_inference_steps=1, progress=False)
+    assert ((np.asarray(res.mask) > 127) == b).all()
+
+def test_edit_matches_edit_byte_for_byte(served):
+    "The Edit button's pictures, mask and record are `edit()`'s with the same seed, to the byte."
+    kw = dict(n=2, seed=5, method='clipseg', num_inference_steps=4, threshold=0.4, sigma=1.0)
+    gallery, files, status = served['client'].predict(
+        gradio_client.handle_file(str(served['dir']/'scene.png')), 'a purple triangle', 'a blue triangle', kw['method'],
+        'toy', kw['n'], kw['seed'], kw['num_inference_steps'], kw['threshold'], kw['sigma'], None, api_name='/edit')
+    got = {Path(f).name: Path(f) for f in files}
+    res = edit(served['scene'].image, 'a purple triangle', 'a blue triangle', models=Models('toy', device='cpu'), progress=False, **kw)
+    want = res.save(served['dir']/'direct')
+    for p in want:
+        if p.suffix == '.png': assert got[p.name].read_bytes() == p.read_bytes(), p.name
+    rec, ref = json.loads(got['edit.json'].read_text()), json.loads((served['dir']/'direct'/'edit.json').read_text())
+    assert rec['params'] == ref['params'] and rec['seeds'] == ref['seeds'] == [5, 6]
+    with zipfile.ZipFile(got['diffedit-edit.zip']) as z: assert sorted(z.namelist()) == sorted(p.name for p in want)
+    assert len(gallery) == 2
+
+def test_bad_input_one_line_then_keeps_working(served):
+    "An empty source prompt gets edit()'s one-line message; the next request works."
+    with pytest.raises(Exception) as e:
+        served['client'].predict(gradio_client.handle_file(str(served['dir']/'scene.png')), '  ', 'a blue triangle', 'clipseg',
+                                 'toy', 1, 0, 2, 0.4, 1.0, None, api_name='/edit')
+    msg = str(e.value)
+    assert 'the source prompt is empty' in msg and '\n' not in msg.strip(), msg
+    with pytest.raises(Exception) as e:
+        served['client'].predict('https://', api_name='/load_url')
+    assert 'cannot read image' in str(e.value)
+    *_, status = preview(served, served['dir']/'scene.png', 0.5)
+    assert status.startswith('mask:')
+
+def test_two_concurrent_edits_both_finish(served):
+    "Two users press Edit at once (one of them with bad input): the queue runs both; the good one finishes."
+    c1 = gradio_client.Client(served['url'], verbose=False, download_files=str(served['dir']/'c1'))
+    c2 = gradio_client.Client(served['url'], verbose=False, download_files=str(served['dir']/'c2'))
+    pic = gradio_client.handle_file(str(served['dir']/'scene.png'))
+    args = lambda seed: (pic, 'a purple triangle', 'a blue triangle', 'clipseg', 'toy', 1, seed, 3, 0.4, 1.0, None)
+    jobs = [c1.submit(*args(1), api_name='/edit'), c2.submit(*args(2), api_name='/edit'),
+            served['client'].submit(pic, 'a purple triangle', 'a purple triangle', 'clipseg', 'toy', 1, 0, 3, 0.4, 1.0, None, api_name='/edit')]
+    outs = [j.result(timeout=300) for j in jobs[:2]]
+    for (gallery, files, status), seed in zip(outs, (1, 2)):
+        assert any(Path(f).name == f'edit_0_seed{seed}.png' for f in files)
+    with pytest.raises(Exception, match='source and target are the same'): jobs[2].result(timeout=300)
