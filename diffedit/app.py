@@ -194,9 +194,9 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
     if models not in PRESETS: raise DiffEditError(f"unknown models preset {models!r}: use one of {', '.join(PRESETS)}")
     thr0, sigma0 = mask_defaults(models, 'clipseg')
 
-    def preview(picture, source, target, method, preset, threshold, sigma, seed, steps):
+    def preview(picture, source, target, method, preset, threshold, sigma, seed, steps, heatmaps=True):
         t0, calls = time.perf_counter(), sum(MODEL_CALLS.values())
-        heat, ed, m = [], None, None
+        heat = []
         try:
             img, (source, target) = _picture(picture), _prompts(source, target)
             maps = mask_maps(Models(preset, device=device), img, source, target, method, int(seed), int(steps))
@@ -205,12 +205,15 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
             if 'noise' in maps: heat += [(_big(overlay(img, maps['noise'])), 'noise difference')]
             soft, b = maps_to_mask(maps, img.size, method, float(threshold), float(sigma), source)
         except DiffEditError as e:
-            return heat, ed, m, f'**{_first_line(e)}**'
-        heat += [(_big(overlay(img, soft)), 'soft mask')]
+            return heat if heatmaps else gr.skip(), None, None, None, f'**{_first_line(e)}**'
         ran = sum(MODEL_CALLS.values()) - calls
         how = f'{ran} model run(s)' if ran else 'heatmaps from the cache'
         status = f'mask: {b.mean():.0%} of the picture · {how} · {1000*(time.perf_counter() - t0):.0f} ms'
-        return heat, editor_value(img, b), _big(Image.fromarray(b.astype(np.uint8)*255)), status
+        return (heat if heatmaps else gr.skip(), _big(overlay(img, soft)), editor_value(img, b),
+                _big(Image.fromarray(b.astype(np.uint8)*255)), status)
+
+    def slide(*args):  # a slider moved: the heatmaps on the page stay as they are
+        return preview(*args, heatmaps=False)
 
     def brush(value, picture):
         try: m = editor_mask(value, _picture(picture).size)
@@ -275,22 +278,23 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
                 gr.Examples(_examples(examples_dir), [picture, source, target], label='toy scenes (models: toy)')
             with gr.Column(scale=2):
                 status = gr.Markdown('Upload a picture, or pick an example.', elem_id='status')
-                heat = gr.Gallery(label='heatmaps and soft mask', columns=4, format='png', object_fit='contain')
+                heat = gr.Gallery(label='heatmaps', columns=3, format='png', object_fit='contain', height=260)
                 with gr.Row():
                     threshold = gr.Slider(0, 1, value=thr0, step=0.01, label='threshold')
                     sigma = gr.Slider(0, 16, value=sigma0, step=0.5, label='smoothing (sigma, pixels)')
                 with gr.Row():
                     editor = gr.ImageEditor(label='mask: brush adds, eraser removes', type='pil', format='png', height=300,
                                             brush=gr.Brush(colors=[('#ff00ff', 0.55)], color_mode='fixed'), eraser=gr.Eraser(),
-                                            layers=False, transforms=(), sources=(), canvas_size=(_SHOW, _SHOW))
+                                            layers=False, transforms=(), sources=(), canvas_size=(_SHOW, _SHOW), scale=2)
+                    soft_img = gr.Image(label='soft mask', type='pil', format='png', interactive=False, height=300)
                     mask = gr.Image(label='mask', type='pil', format='png', image_mode='L', interactive=False, height=300)
                 results = gr.Gallery(label='edited', columns=4, height=300, format='png', elem_id='results')
                 files = gr.File(label='download: pictures, mask, edit.json', file_count='multiple')
 
         prev_in = [picture, source, target, method, preset, threshold, sigma, seed, steps]
-        prev_out = [heat, editor, mask, status]
+        prev_out = [heat, soft_img, editor, mask, status]
         for sl, api in ((threshold, dict(api_name='preview')), (sigma, dict(api_visibility='private'))):  # a slider move is the API's preview (named first: later names get suffixes)
-            sl.input(preview, prev_in, prev_out, trigger_mode='always_last', show_progress='hidden',
+            sl.input(slide, prev_in, prev_out, trigger_mode='always_last', show_progress='hidden',
                      concurrency_id='preview', concurrency_limit=4, **api)
         for ev in (picture.change, method.change, preset.change):
             ev(reset, [picture, preset, method], [threshold, sigma, steps], api_visibility='private', queue=False

@@ -42,9 +42,9 @@ def mask_of(path, size=(64, 64)):
 def test_preview_second_threshold_without_model_call(served):
     "The first preview runs CLIPSeg once; another threshold re-uses its heatmaps, and the mask follows the threshold."
     before = app.MODEL_CALLS['clipseg']
-    heat, ed, m1, status1 = preview(served, served['dir']/'scene.png', 0.3)
+    heat, soft, ed, m1, status1 = preview(served, served['dir']/'scene.png', 0.3)
     assert app.MODEL_CALLS['clipseg'] == before + 1, status1
-    heat2, ed2, m2, status2 = preview(served, served['dir']/'scene.png', 0.6)
+    heat2, soft2, ed2, m2, status2 = preview(served, served['dir']/'scene.png', 0.6)
     assert app.MODEL_CALLS['clipseg'] == before + 1, 'the second threshold re-ran the model'
     assert 'from the cache' in status2
     a, b = mask_of(m1), mask_of(m2)
