@@ -6,15 +6,17 @@ Docs: https://diffedit-dev.github.io/diffedit/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1a822ab8
 from __future__ import annotations
-import io, os, sys, math, socket, warnings, urllib.request, urllib.error, urllib.parse
+import io, os, re, sys, math, numbers, shutil, signal, socket, tempfile, warnings, urllib.request, urllib.error, urllib.parse
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 # torch is imported where it is needed: the command line checks its arguments in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['DiffEditError', 'ArgError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'check_device',
-           'get_dtype', 'from_pretrained', 'quiet_libraries']
+__all__ = ['METHODS', 'MAX_PIXELS', 'BOUNDS', 'OURS', 'LOCK', 'DiffEditError', 'ArgError', 'load_image', 'show_images',
+           'image_grid', 'overlay', 'get_device', 'check_device', 'get_dtype', 'from_pretrained', 'quiet_libraries',
+           'check_number', 'check_params', 'check_text', 'check_method', 'check_out_dir', 'OutDir']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
@@ -340,3 +342,167 @@ def quiet_libraries(progress:bool=True, # keep progress bars (ours and diffusers
         warnings.filterwarnings('ignore', module=m)
     import diffusers.utils.logging as dl, transformers.utils.logging as tl
     for lg in (dl, tl): lg.set_verbosity_error(); lg.disable_progress_bar()  # the bars that count loaded weights
+
+# %% ../nbs/00_core.ipynb #c0a2e002
+METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
+MAX_PIXELS = 25_000_000  # the largest picture `edit` takes (a 6000x4000 photo); shrink bigger ones first
+
+# name: (whole number?, lowest, highest, lowest allowed?): the documented range of every number `edit` takes
+BOUNDS = dict(n=(True, 1, 100, True), seed=(True, 0, 2**63 - 1, True), num_inference_steps=(True, 1, 1000, True),
+              guidance_scale=(False, 0, 100, True), threshold=(False, 0, 1, True), sigma=(False, 0, 100, True),
+              strength=(False, 0, 1, False), mask_strength=(False, 0, 1, False), eta=(False, 0, 1, True),
+              feather=(True, 0, 256, True), size=(True, 64, 2048, True), batch_size=(True, 1, 100, True))
+
+def check_number(name:str, # a key of `BOUNDS`
+                 v,        # the value given; None (the preset's default) passes
+                ):         # a plain int or float (numpy numbers accepted), or None
+    "`v` if it is a number of the right kind inside `BOUNDS[name]`, else an `ArgError` naming `name`."
+    whole, lo, hi, lo_ok = BOUNDS[name]
+    kind = 'a whole number' if whole else 'a number'
+    if v is None: return None
+    if isinstance(v, (str, bytes)): raise ArgError(f"{{{name}}}={_esc(v)}: a string; pass {kind}, e.g. {lo if lo_ok else hi}")
+    if isinstance(v, bool) or not isinstance(v, (numbers.Integral if whole else numbers.Real)):
+        raise ArgError(f"{{{name}}}={_esc(v)}: pass {kind}")
+    v = int(v) if whole else float(v)
+    if not math.isfinite(v): raise ArgError(f"{{{name}}}={v}: pass a finite number")
+    if not (lo <= v <= hi) or (v == lo and not lo_ok):
+        raise ArgError(f"{{{name}}}={v}: use {kind} {'from' if lo_ok else 'above'} {lo} {'to' if whole else 'up to'} {hi}")
+    if name == 'size' and v % 8: raise ArgError(f"{{size}}={v}: use a multiple of 8 (the models' latents are 1/8 of the picture)")
+    return v
+
+def check_params(**kw)->dict:
+    "Every number in `kw` checked with `check_number` (method-specific ones too, used or not), as plain ints and floats."
+    out = {k: check_number(k, v) for k, v in kw.items()}
+    if out.get('seed') is not None and out['seed'] + (out.get('n') or 1) - 1 > BOUNDS['seed'][2]:
+        raise ArgError(f"{{seed}}={out['seed']}: the last variation's seed passes 2**63-1; use a smaller seed")
+    return out
+
+def check_text(source, target)->tuple:
+    "The two prompts, stripped: non-empty strings that differ."
+    for name, s, eg in (('source', source, 'a horse'), ('target', target, 'a zebra')):
+        if not isinstance(s, str) or not s.strip():
+            raise ArgError(f"the {name} prompt is empty: describe {'the object to change' if name == 'source' else 'the result'} with {{{name}}}, e.g. {eg!r}")
+    if source.strip().lower() == target.strip().lower():
+        raise ArgError(f"{{source}} and {{target}} are the same ({_esc(source.strip())}): say what the picture should become")
+    return source.strip(), target.strip()
+
+def check_method(method)->str:
+    if method not in METHODS: raise ArgError(f"{{method}}={_esc(method)}: unknown method; use one of {', '.join(METHODS)}")
+    return method
+
+# %% ../nbs/00_core.ipynb #c0a2e003
+OURS = re.compile(r'edit_\d+_seed\d+\.png|mask\.png|grid\.png|edit\.json|before\.png|after\.png|demo\.png')  # files we write
+LOCK = '.diffedit.lock'
+
+def _out_names(seeds)->list:
+    "The files `EditResult.save` writes, in order: variations, mask, grid, record."
+    return [f'edit_{i}_seed{s}.png' for i, s in enumerate(seeds)] + ['mask.png', 'grid.png', 'edit.json']
+
+def _same(p:Path, q)->bool:
+    "Whether path `p` is the local file `q` (a path; URLs and None never are)."
+    if q is None or not isinstance(q, (str, os.PathLike)) or str(q).lower().startswith(('http://', 'https://')): return False
+    try: return p.resolve() == Path(q).expanduser().resolve()
+    except OSError: return False
+
+def check_out_dir(out_dir,      # the folder to write into
+                  names,        # the file names to write there
+                  input=None,   # the input picture's path, never to be overwritten
+                  force=False,  # replace the files of an earlier run
+                  mask=None,    # the user's mask path, never to be overwritten
+                 )->tuple:      # (folder, [paths])
+    "Refuse (one line, nothing written) a folder we cannot write, the input or mask as an output, or without `force` a folder holding our files."
+    if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
+        raise ArgError(f"{{out_dir}}={_esc(out_dir)}: name a folder to write into")
+    out = Path(out_dir).expanduser()
+    try:
+        if out.exists() and not out.is_dir(): raise DiffEditError(f"cannot save into {str(out)!r}: it is a file, not a folder; pick another folder")
+        up = out
+        while not up.exists(): up = up.parent
+        if not up.is_dir(): raise DiffEditError(f"cannot save into {str(out)!r}: {str(up)!r} is a file, not a folder; pick another folder")
+        if not os.access(up, os.W_OK | os.X_OK): raise DiffEditError(f"cannot save into {str(out)!r}: {str(up)!r} is not writable; pick another folder")
+        paths = [out/n for n in names]
+        for p in paths:
+            for what, q in (('input picture', input), ('mask', mask)):
+                if _same(p, q): raise DiffEditError(f"refusing to overwrite the {what} {str(q)!r}: save into another folder")
+        taken = sorted(p.name for p in out.iterdir() if (OURS.fullmatch(p.name) or p.name in names)
+                       and not _same(p, input) and not _same(p, mask)) if out.is_dir() else []
+    except OSError as e: raise DiffEditError(f"cannot save into {str(out)[:80]!r}: {e.strerror}; pick another folder") from None
+    if taken and not force:
+        raise ArgError(f"{_esc(str(out))[1:-1]} already holds the files of an edit ({taken[0]}, {len(taken)} in all): pass {{force}} to replace them, or pick another folder")
+    return out, paths
+
+# %% ../nbs/00_core.ipynb #c0a2e004
+@contextmanager
+def _signals_held():
+    "Hold SIGINT/SIGTERM while files are moved or cleaned up (they arrive right after)."
+    held = {signal.SIGINT, signal.SIGTERM}
+    try: old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError): old = None  # not on this platform or thread
+    try: yield
+    finally:
+        if old is not None: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+class OutDir:
+    "An output folder reserved for one run: a lock file while we work; all files written beside, then moved in as a set."
+    def __init__(self, out_dir, names, input=None, force=False, mask=None):
+        self.out, self.paths = check_out_dir(out_dir, names, input, force, mask)
+        self.names, self.input, self.force, self.mask, self.made, self.locked = list(names), input, force, mask, [], False
+        try:
+            missing, up = [], self.out
+            while not up.exists(): missing.append(up); up = up.parent
+            for d in reversed(missing): d.mkdir(); self.made.append(d)  # the umask's mode, like any folder
+            fd = os.open(self.out/LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # exclusive: one run per folder
+            self.locked = True
+            os.write(fd, f'{os.getpid()}\n'.encode()); os.close(fd)
+            check_out_dir(out_dir, names, input, force, mask)  # again, now that the folder is ours
+        except FileExistsError:
+            self.release(False)
+            raise DiffEditError(f"another diffedit run is writing into {str(self.out)!r} (if none is, a killed one left {LOCK} there: delete it)") from None
+        except OSError as e:
+            self.release(False)
+            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror}; pick another folder") from None
+        except BaseException: self.release(False); raise
+
+    def write(self, files:dict, # name -> bytes, written to a temporary folder inside, then moved into place together
+             )->list:           # the paths written
+        "Write `files`; with `force`, the previous run's files go as a set (never the input or the user's mask)."
+        tmp = old = None
+        moved, placed = [], []
+        try:
+            tmp = Path(tempfile.mkdtemp(dir=self.out, prefix='.diffedit-new-'))
+            for name, data in files.items():
+                with open(tmp/name, 'xb') as f: f.write(data)  # mode 0666 less the umask
+            old = Path(tempfile.mkdtemp(dir=self.out, prefix='.diffedit-old-'))
+            with _signals_held():
+                stale = [p for p in self.out.iterdir() if (OURS.fullmatch(p.name) or p.name in files)
+                         and not _same(p, self.input) and not _same(p, self.mask)]
+                try:
+                    for p in stale: os.replace(p, old/p.name); moved.append(p)
+                    for name in files: os.replace(tmp/name, self.out/name); placed.append(name)
+                except BaseException:  # put the previous run's files back: all or nothing
+                    for name in placed: os.remove(self.out/name)
+                    for p in moved: os.replace(old/p.name, p)
+                    raise
+        except OSError as e:
+            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror or e}; nothing was written (free some space or pick another folder)") from None
+        finally:
+            with _signals_held():
+                for d in (tmp, old):
+                    if d is not None: shutil.rmtree(d, ignore_errors=True)
+        return [self.out/n for n in files]
+
+    def release(self, ok:bool=True):
+        "Drop the lock; after a failure also the folders we created (if still empty)."
+        with _signals_held():
+            if self.locked:
+                try: os.remove(self.out/LOCK)
+                except OSError: pass
+                self.locked = False
+            if not ok:
+                for d in reversed(self.made):
+                    try: d.rmdir()
+                    except OSError: break
+                self.made = []
+
+    def __enter__(self): return self
+    def __exit__(self, typ, *a): self.release(typ is None)

@@ -6,23 +6,25 @@ Docs: https://diffedit-dev.github.io/diffedit/edit.html.md"""
 
 # %% ../nbs/08_edit.ipynb #0d51cbf6
 from __future__ import annotations
-import json, os, platform, sys, tempfile, time, inspect
+import io, json, os, platform, time, inspect, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
 import diffedit
-from .core import DiffEditError, load_image, show_images, image_grid, get_device, get_dtype
+from .core import DiffEditError, ArgError, load_image, show_images, image_grid, get_device, get_dtype
 from .resize import resize_for_sd
 from .segment import CLIPSEG_ID, load_clipseg, clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, default_sigma
-from .inpaint import INPAINT_ID, load_inpaint, inpaint, paste_back, _mask_array, _check_seeds
+from .inpaint import INPAINT_ID, load_inpaint, inpaint, paste_back, _mask_array
 from .noise import SD_ID, load_sd, noise_mask  # SD1.5 text-to-image: noise mask and DDIM decoding
 from .ddim import diffedit_decode
+from .core import (METHODS, MAX_PIXELS, check_number, check_params, check_text, check_method,
+                           check_out_dir, OutDir, _out_names)
 
 # %% auto #0
-__all__ = ['PRESETS', 'METHODS', 'Models', 'check_out_dir', 'EditResult', 'edit']
+__all__ = ['PRESETS', 'Models', 'settings', 'EditResult', 'edit']
 
 # %% ../nbs/08_edit.ipynb #3d3166f3
 PRESETS = {
@@ -36,7 +38,6 @@ PRESETS = {
                 defaults=dict(threshold=dict(clipseg=0.4, noise=0.55), sigma=dict(clipseg=1.0, noise=1.0), feather=1,
                               guidance_scale=dict(clipseg=12.0, noise=30.0), strength=1.0, mask_strength=0.85, noise_draws=30, eta=1.0)),
 }
-METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
 
 # %% ../nbs/08_edit.ipynb #bb6168da
 def _resolve(model)->str:
@@ -67,11 +68,11 @@ class Models:
                  device=None,            # None: CUDA if available, else CPU
                  dtype=None,             # None: float16 on CUDA, float32 elsewhere
                 ):
-        if preset not in PRESETS: raise DiffEditError(f"unknown models preset {preset!r}: use one of {', '.join(PRESETS)}")
+        if preset not in PRESETS: raise ArgError(f"{{models}}={preset!r}: unknown models preset; use one of {', '.join(PRESETS)}")
         p = PRESETS[preset]
         self.preset, self.size, self.num_inference_steps = preset, p['size'], p['num_inference_steps']
-        self.ids = dict(seg=str(seg_model or p['seg_model']), inpaint=str(inpaint_model or p['inpaint_model']),
-                        sd=str(sd_model or p['sd_model']))
+        given = dict(seg=seg_model, inpaint=inpaint_model, sd=sd_model)
+        self.ids = {k: str(p[f'{k}_model'] if v is None else v) for k, v in given.items()}
         self.device = get_device(device)
         self.dtype = dtype or get_dtype(self.device)
 
@@ -90,33 +91,143 @@ class Models:
     def sd(self): return self.get('sd')
     def __repr__(self): return f"Models({self.preset!r}, {self.ids}, device={self.device}, dtype={self.dtype})"
 
+# %% ../nbs/08_edit.ipynb #a1e00004
+def _default(fn, name):
+    "The default of parameter `name` of `fn` (recorded, so a result says which threshold it used)."
+    return inspect.signature(fn).parameters[name].default
+
+def _per(d:dict, name:str, kind:str, fallback):
+    "A preset default that may be one value or one per kind ('clipseg'/'noise')."
+    v = d.get(name, fallback)
+    return v.get(kind, fallback) if isinstance(v, dict) else v
+
+def settings(preset:str, # a key of `PRESETS`
+             method:str, # a key of `METHODS`
+             n:int,      # number of variations (the DDIM noise `eta` defaults to 1 for several, so they differ)
+             **given,    # what the caller passed (None: not given)
+            )->dict:     # every setting of the edit; `threshold` and `sigma` per mask kind used
+    "Every setting an edit uses: what was given, else the preset's tuned default, else the documented default."
+    p = PRESETS[preset]; d = p.get('defaults', {})
+    decoder = 'clipseg' if method == 'clipseg' else 'noise'  # inpainting, or the paper's DDIM decoding
+    kinds = [k for k in ('clipseg', 'noise') if method in (k, 'intersection', 'union')]
+    s = dict(num_inference_steps=p['num_inference_steps'], size=p['size'], guidance_scale=_per(d, 'guidance_scale', decoder, 7.5),
+             strength=d.get('strength', 0.5), mask_strength=d.get('mask_strength', _default(noise_mask, 'strength')),
+             feather=d.get('feather', 4), eta=d.get('eta', 0.0 if n == 1 else 1.0), noise_draws=d.get('noise_draws', _default(noise_mask, 'n')),
+             threshold={k: _per(d, 'threshold', k, _default(edit_mask if k == 'clipseg' else noise_mask, 'threshold')) for k in kinds},
+             sigma={k: _per(d, 'sigma', k, None) for k in kinds}, batch_size=None)
+    for k, v in given.items():
+        if v is not None: s[k] = {m: v for m in kinds} if k in ('threshold', 'sigma') else v
+    return s
+
+# %% ../nbs/08_edit.ipynb #ad8a5d67
+def _load_mask(mask, size)->np.ndarray:
+    "A user's mask (path, URL, PIL or array; white = edit, transparent = keep) as a bool array at `size`, refusing an empty one."
+    if isinstance(mask, (str, os.PathLike, Image.Image)):
+        try: mask = load_image(mask, max_pixels=MAX_PIXELS, background='black').convert('L')
+        except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
+    m = _mask_array(mask)
+    (w, h), (mw, mh) = size, (m.shape[1], m.shape[0])
+    if (mw, mh) != (w, h):
+        if abs(w/h - mw/mh) > 0.01 * w/h: raise DiffEditError(f"the mask is {mw}x{mh} but the image is {w}x{h}: pass a mask with the image's shape")
+        m = _mask_array(m, size)
+    if not m.any(): raise EmptyMaskError("the mask is empty (all black or transparent): paint white where the picture should change")
+    return m
+
+def _needed(models, method, mask)->dict:
+    "The model id each step uses (None: not used): CLIPSeg for its masks, inpainting for 'clipseg', SD for the rest."
+    return dict(seg=models.ids['seg'] if method != 'noise' and mask is None else None,
+                inpaint=models.ids['inpaint'] if method == 'clipseg' else None,
+                sd=models.ids['sd'] if method != 'clipseg' else None)
+
+def _load(models, ids, progress)->None:
+    "Load (or take from the cache) every model the edit uses."
+    for kind in [k for k, i in ids.items() if i]:
+        m = models.get(kind)
+        if kind != 'seg': m.set_progress_bar_config(disable=not progress)
+
+def _long_prompts(models, ids, prompts:dict)->list:
+    "One notice per prompt longer than a text encoder reads (77 CLIP tokens): the rest is cut off."
+    notes = []
+    for kind in [k for k, i in ids.items() if i]:
+        tok = models.get(kind).processor.tokenizer if kind == 'seg' else models.get(kind).tokenizer
+        for name, p in prompts.items():
+            k, top = len(tok(p, verbose=False).input_ids), tok.model_max_length
+            note = f"the {name} prompt is {k} tokens long: the text encoder reads its first {top}, the rest is ignored"
+            if k > top and note not in notes: notes.append(note)
+    return notes
+
+def _mask(models, image, source, target, method, s, seed)->tuple:
+    "(heatmaps, soft, binary) at the models' size: CLIPSeg's heatmap difference and/or the noise mask, combined per `method`."
+    found, heat = [], None
+    if 'clipseg' in s['threshold']:
+        heat = clipseg_heatmaps(models.seg, image, [source, target])
+        found.append(edit_mask(heat[0], heat[1], sigma=s['sigma']['clipseg'], threshold=s['threshold']['clipseg'], source=source))
+    if 'noise' in s['threshold']:
+        found.append(noise_mask(models.sd, image, source, target, n=s['noise_draws'], strength=s['mask_strength'], seed=seed,
+                                sigma=s['sigma']['noise'], threshold=s['threshold']['noise'], num_inference_steps=s['num_inference_steps']))
+    soft = [torch.as_tensor(f[0], dtype=torch.float32) for f in found]
+    bins = [torch.as_tensor(np.asarray(f[1], dtype=bool)) for f in found]
+    if method == 'intersection': soft, binary = torch.minimum(*soft), bins[0] & bins[1]
+    elif method == 'union': soft, binary = torch.maximum(*soft), bins[0] | bins[1]
+    else: soft, binary = soft[0], bins[0]
+    if not binary.any():
+        raise EmptyMaskError("the mask is empty: the CLIPSeg and noise masks do not overlap; try the union method or a lower threshold")
+    return heat, soft.numpy(), binary.numpy()
+
+def _upsample(binary:np.ndarray, size)->np.ndarray:
+    "A work-size mask at the input's `size`, once, with smooth (bilinear) edges."
+    return np.asarray(Image.fromarray(binary.astype(np.uint8) * 255).resize(size, Image.BILINEAR)) > 127
+
+def _batch_size(n:int, device, size)->int:
+    "Pictures repainted at once: on CUDA what free memory holds (about 0.6 GiB each at 512x512), elsewhere up to 4."
+    if torch.device(device).type != 'cuda': return min(n, 4)
+    per = 0.6 * 2**30 * size[0] * size[1] / 512**2
+    return max(1, min(n, int(0.8 * torch.cuda.mem_get_info(torch.device(device))[0] / per)))
+
+def _repaint(models, image, binary, source, target, method, seeds, s)->list:
+    "One picture per seed, `batch_size` seeds at a time: inpainting ('clipseg') or the paper's DDIM decoding; GPU OOM is one line."
+    ims = []
+    for i in range(0, len(seeds), s['batch_size']):
+        chunk = seeds[i:i + s['batch_size']]
+        try:
+            if method == 'clipseg':
+                ims += inpaint(models.inpaint, image, binary, target, negative_prompt=source, seeds=chunk,
+                               num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'])
+            else:
+                ims += diffedit_decode(models.sd, image, binary, source, target, chunk, strength=s['strength'],
+                                       num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'], eta=s['eta'])
+        except torch.cuda.OutOfMemoryError:
+            raise ArgError(f"the GPU ran out of memory repainting {len(chunk)} picture(s) at once: pass a smaller {{batch_size}} "
+                           "(1 uses least) or {size}, or free the GPU") from None
+    return ims
+
+def _one(d:dict):
+    "A per-mask-kind setting as one value when the kinds agree, else the dict."
+    return next(iter(d.values())) if len(set(d.values())) == 1 else d
+
+def _record(image, img, r, source, target, n, seed, seeds, method, models, ids, s, mask, notes)->dict:
+    "Every parameter of the edit, JSON-ready: what was asked, what the defaults resolved to, which models ran."
+    computed, decoder = mask is None, method != 'clipseg'
+    sig = {k: default_sigma(r.image.height, r.image.width) if v is None else v for k, v in s['sigma'].items()}
+    return dict(input=None if isinstance(image, Image.Image) else str(image), input_size=list(img.size),
+                work_size=list(r.image.size), source=source, target=target, prompt=target, negative_prompt=source,
+                n=n, seed=seed, seeds=seeds, method=method, models=models.preset,
+                model_ids={k: i and _cache_key(_resolve(i)) for k, i in ids.items()},  # local folders as absolute paths
+                num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'],
+                threshold=_one(s['threshold']) if computed else None, sigma=_one(sig) if computed else None,
+                strength=s['strength'] if decoder else None, eta=s['eta'] if decoder else None,
+                mask_strength=s['mask_strength'] if decoder and computed else None, feather=s['feather'],
+                mask=None if computed else (str(mask) if isinstance(mask, (str, os.PathLike)) else 'given'),
+                batch_size=s['batch_size'], notices=notes, device=str(models.device), dtype=str(models.dtype).replace('torch.', ''))
+
 # %% ../nbs/08_edit.ipynb #c1ff779f
 def _versions()->dict:
     import diffusers, transformers
     return dict(diffedit=diffedit.__version__, torch=torch.__version__, diffusers=diffusers.__version__,
                 transformers=transformers.__version__, numpy=np.__version__, python=platform.python_version())
 
-def _out_names(seeds)->list:
-    "The files `EditResult.save` writes, in order: variations, mask, grid, record."
-    return [f'edit_{i}_seed{s}.png' for i, s in enumerate(seeds)] + ['mask.png', 'grid.png', 'edit.json']
-
-def check_out_dir(out_dir,      # the folder to write into
-                  names,        # the file names to write there
-                  input=None,   # the input picture's path, never to be overwritten
-                  force=False,  # allow overwriting other existing files
-                 )->tuple:      # (folder, [paths])
-    "Refuse to write `names` into `out_dir` if that would overwrite the input, or (without `force`) any file."
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir(): raise DiffEditError(f"cannot save into {str(out)!r}: it is a file, not a folder; pick another folder")
-    paths = [out/n for n in names]
-    if input and not str(input).lower().startswith(('http://', 'https://')):
-        src = Path(input).expanduser().resolve()
-        for p in paths:
-            if p.resolve() == src: raise DiffEditError(f"refusing to overwrite the input picture {str(input)!r}: save into another folder")
-    if not force:
-        taken = [str(p) for p in paths if p.exists()]
-        if taken: raise DiffEditError(f"{taken[0]} already exists ({len(taken)} file(s) would be overwritten): pass force=True (--force) or pick another folder")
-    return out, paths
+def _png(im:Image.Image)->bytes:
+    b = io.BytesIO(); im.save(b, format='PNG'); return b.getvalue()
 
 @dataclass
 class EditResult:
@@ -124,8 +235,8 @@ class EditResult:
     image: Image.Image                # the input picture
     images: list                      # the edited pictures, one per seed, at the input's size
     mask: Image.Image                 # the binary edit mask ('L', white = edited), at the input's size
-    soft_mask: np.ndarray = None      # (H,W) float mask before thresholding (None for a user's mask)
-    heatmaps: torch.Tensor = None     # (2,H,W) CLIPSeg heatmaps of source and target (None if not used)
+    soft_mask: np.ndarray = None      # (h,w) float mask before thresholding, at the models' size (None for a user's mask)
+    heatmaps: torch.Tensor = None     # (2,h,w) CLIPSeg heatmaps of source and target at the models' size (None if not used)
     seeds: list = field(default_factory=list)   # seed of each picture
     params: dict = field(default_factory=dict)  # every parameter, model ids and method
     timings: dict = field(default_factory=dict) # seconds per step
@@ -135,7 +246,7 @@ class EditResult:
         return image_grid([self.image, self.mask.convert('RGB'), *self.images], ncols=min(len(self.images) + 2, 5))
 
     def show(self, size:float=3):
-        "Draw before / mask / after in a grid."
+        "Draw before / mask / after in a grid (the 8-bit mask on 0-255: a full mask is drawn full)."
         show_images([self.image, self.mask, *self.images], ncols=min(len(self.images) + 2, 5), size=size,
                     titles=['before', 'mask'] + [f'seed {s}' for s in self.seeds])
 
@@ -144,164 +255,77 @@ class EditResult:
         return dict(params=self.params, seeds=self.seeds, timings=self.timings, versions=_versions(),
                     **({'files': files} if files else {}), **extra)
 
-    def save(self, out_dir,       # folder to write into (created if missing)
-             force:bool=False,    # overwrite existing files
+    def save(self, out_dir,       # folder to write into (created if missing), or an `OutDir` reserved before the work
+             force:bool=False,    # replace the files of an earlier edit in that folder
              **extra,             # more fields for the JSON record (e.g. the command line's timings)
             )->list:              # the paths written
-        "Write the pictures, the mask, the grid and `edit.json` into `out_dir`: all files or none."
+        "Write the pictures, the mask, the grid and `edit.json` (strict JSON) into `out_dir`: all files or none."
         names = _out_names(self.seeds)
-        out, paths = check_out_dir(out_dir, names, self.params.get('input'), force)
-        rec = self.record(files=names, **extra)
-        data = [*self.images, self.mask, self.grid(), json.dumps(rec, indent=1, default=str) + '\n']
-        out.mkdir(parents=True, exist_ok=True)
-        tmps = []
-        try:  # write everything to temporary files first, then move them into place
-            for p, d in zip(paths, data):
-                fd, t = tempfile.mkstemp(dir=out, prefix=f'.{p.name}.', suffix='.tmp'); tmps.append(t)
-                with os.fdopen(fd, 'wb') as f:
-                    if isinstance(d, str): f.write(d.encode())
-                    else: d.save(f, format='PNG')
-            for t, p in zip(tmps, paths): os.replace(t, p)
-        finally:
-            for t in tmps:
-                if os.path.exists(t): os.remove(t)
-        return paths
-
-# %% ../nbs/08_edit.ipynb #ad8a5d67
-def _check_text(name, s):
-    if not isinstance(s, str) or not s.strip(): raise DiffEditError(f"the {name} prompt is empty: describe the {'object to change' if name == 'source' else 'result'}, e.g. {'a horse' if name == 'source' else 'a zebra'!r}")
-    return s.strip()
-
-def _default(fn, name):
-    "The default of parameter `name` of `fn` (recorded, so a result says which threshold it used)."
-    return inspect.signature(fn).parameters[name].default
-
-def _load_mask(mask, size)->np.ndarray:
-    "A user's mask (path, URL, PIL or array; white = edit) as a bool array at `size`, refusing an empty one."
-    if isinstance(mask, (str, os.PathLike)) or isinstance(mask, Image.Image):
-        try: mask = load_image(mask).convert('L')
-        except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
-    m = _mask_array(mask)
-    if (m.shape[1], m.shape[0]) != tuple(size):
-        (w, h), (mw, mh) = size, (m.shape[1], m.shape[0])
-        if abs(w/h - mw/mh) > 0.01 * w/h:
-            raise DiffEditError(f"the mask is {mw}x{mh} but the image is {w}x{h}: pass a mask with the image's shape")
-        m = _mask_array(m, size)
-    if not m.any(): raise EmptyMaskError("the mask is empty (all black): paint white where the picture should change")
-    return m
+        rec = json.dumps(self.record(files=names, **extra), indent=1, default=str, allow_nan=False) + '\n'
+        data = dict(zip(names, [*map(_png, [*self.images, self.mask, self.grid()]), rec.encode()]))
+        if isinstance(out_dir, OutDir): return out_dir.write(data)
+        with OutDir(out_dir, names, self.params.get('input'), force, self.params.get('mask')) as out:
+            return out.write(data)
 
 # %% ../nbs/08_edit.ipynb #f4e29a84
-def edit(image,                       # picture: path, URL or PIL image
+def edit(image,                       # picture: path, URL or PIL image (at most `MAX_PIXELS` pixels)
          source:str,                  # what is in the picture now, e.g. 'A horse' (the negative prompt)
          target:str,                  # what it should become, e.g. 'A zebra' (the prompt)
-         n:int=3,                     # number of variations
+         n:int=3,                     # number of variations (1 to 100)
          seed:int=0,                  # variation i uses seed + i
          method:str='clipseg',        # mask: 'clipseg', 'noise' (DiffEdit), 'intersection' or 'union' of the two
          models='sd15',               # a key of `PRESETS`, or a `Models`
-         num_inference_steps:int=None, # denoising steps; None: the preset's
-         guidance_scale:float=None,   # classifier-free guidance strength; None: the preset's (7.5)
+         num_inference_steps:int=None, # denoising steps, 1 to 1000; None: the preset's
+         guidance_scale:float=None,   # classifier-free guidance strength, 0 to 100; None: the preset's (7.5)
          threshold:float=None,        # mask threshold in [0,1]; None: the preset's, else each mask's default
-         sigma:float=None,            # mask smoothing in pixels; None: the preset's, else 1/64 of the short side
+         sigma:float=None,            # mask smoothing in pixels at the models' size, 0 to 100; None: the preset's, else 1/64 of the short side
          mask=None,                   # your own mask (path or image, white = edit) instead of computing one
-         strength:float=None,         # DDIM encoding ratio r of inversion and decoding (methods other than 'clipseg'); None: the preset's (0.5)
-         mask_strength:float=None,    # noise strength of the DiffEdit mask (methods 'noise', 'intersection', 'union'); None: the preset's (0.5, the paper's)
-         eta:float=None,              # DDIM decoding noise (not 'clipseg'): 0 is the paper's deterministic decoding; None: the preset's, else 0 for n=1, 1 for n>1 so variations differ
+         strength:float=None,         # DDIM encoding ratio r in (0,1] of inversion and decoding (methods other than 'clipseg'); None: the preset's (0.5)
+         mask_strength:float=None,    # noise strength in (0,1] of the DiffEdit mask (methods 'noise', 'intersection', 'union'); None: the preset's (0.5)
+         eta:float=None,              # DDIM decoding noise in [0,1] (not 'clipseg'): 0 is the paper's; None: the preset's, else 0 for n=1, 1 for n>1
          feather:int=None,            # soft edge of the paste-back, in pixels inside the mask; None: the preset's (4)
-         size:int=None,               # long side the models work at; None: the preset's
+         size:int=None,               # long side the models work at, a multiple of 8 from 64 to 2048; None: the preset's
          seg_model=None,              # override the preset's CLIPSeg model (id or folder)
          inpaint_model=None,          # override the preset's inpainting model
          sd_model=None,               # override the preset's text-to-image model
          device=None,                 # None: CUDA if available, else CPU
          dtype=None,                  # None: float16 on CUDA, float32 elsewhere
          progress:bool=True,          # show the denoising progress bars
+         batch_size:int=None,         # variations repainted at once; None: what free GPU memory holds (CPU: 4)
         )->EditResult:
     "Edit `image` so that `source` becomes `target`: `n` variations at the input's size, pixels outside the mask unchanged."
-    t0 = time.perf_counter()
-    source, target = _check_text('source', source), _check_text('target', target)
-    if source.lower() == target.lower(): raise DiffEditError(f"source and target are the same ({source!r}): say what the picture should become")
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1: raise DiffEditError(f"n={n!r}: ask for at least one variation")
-    seeds = _check_seeds([seed + i for i in range(n)] if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else [seed])
-    if method not in METHODS: raise DiffEditError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
-    if threshold is not None and not 0 <= threshold <= 1: raise DiffEditError(f"threshold={threshold}: use a number in [0, 1]")
-    if eta is not None and not 0 <= eta <= 1: raise DiffEditError(f"eta={eta}: use a number in [0, 1] (0 = deterministic DDIM)")
-    if guidance_scale is not None and guidance_scale < 0: raise DiffEditError(f"guidance_scale={guidance_scale}: use a number >= 0 (1 = no guidance)")
+    t0 = tick = time.perf_counter()
+    given = check_params(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, threshold=threshold, sigma=sigma,
+                         strength=strength, mask_strength=mask_strength, eta=eta, feather=feather, size=size, batch_size=batch_size)
+    n, seed = check_params(n=n, seed=seed).values()
+    source, target = check_text(source, target)
+    method, seeds = check_method(method), [seed + i for i in range(n)]
     if isinstance(models, str):
         models = Models(models, seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model, device=device, dtype=dtype)
-    elif not isinstance(models, Models): raise DiffEditError(f"models={models!r}: pass a preset name ({', '.join(PRESETS)}) or a Models")
-    d = PRESETS.get(models.preset, {}).get('defaults', {})  # a preset's tuned defaults ('toy'); the others have none
-    if strength is None: strength = d.get('strength', 0.5)
-    if mask_strength is None: mask_strength = d.get('mask_strength', _default(noise_mask, 'strength'))
-    if feather is None: feather = d.get('feather', 4)
-    if eta is None: eta = d.get('eta', 0.0 if n == 1 else 1.0)
-    pick = lambda v, name, kind, fallback: v if v is not None else d.get(name, {}).get(kind, fallback)
-    guidance_scale = pick(guidance_scale, 'guidance_scale', 'clipseg' if method == 'clipseg' else 'noise', 7.5)
-    sig = {k: pick(sigma, 'sigma', k, None) for k in ('clipseg', 'noise')}
-    steps = num_inference_steps or models.num_inference_steps
-    if not isinstance(steps, int) or steps < 1: raise DiffEditError(f"num_inference_steps={num_inference_steps!r}: use a whole number >= 1")
-    size = size or models.size
-    img = load_image(image)
-    r = resize_for_sd(img, size=size)
-    t = dict(load_image=time.perf_counter() - t0)
-
-    ids = dict(seg=models.ids['seg'] if method in ('clipseg', 'intersection', 'union') and mask is None else None,
-               inpaint=models.ids['inpaint'] if method == 'clipseg' else None,
-               sd=models.ids['sd'] if method != 'clipseg' else None)
-    tl = time.perf_counter()
-    for kind, i in ids.items():
-        if i and kind != 'seg': models.get(kind).set_progress_bar_config(disable=not progress)  # loads once, then cached
-        elif i: models.get(kind)
-    t['load_models'] = time.perf_counter() - tl
-
-    tm = time.perf_counter()
-    heat = soft = None
-    thresholds = {}
-    if mask is not None:
-        binary = _load_mask(mask, img.size)
-    else:
-        masks = []
-        if method in ('clipseg', 'intersection', 'union'):
-            heat = clipseg_heatmaps(models.seg, img, [source, target])
-            thresholds['clipseg'] = pick(threshold, 'threshold', 'clipseg', _default(edit_mask, 'threshold'))
-            s, b = edit_mask(heat[0], heat[1], sigma=sig['clipseg'], threshold=thresholds['clipseg'], source=source)
-            masks.append((torch.as_tensor(s, dtype=torch.float32), torch.as_tensor(b)))
-        if method in ('noise', 'intersection', 'union'):
-            thresholds['noise'] = pick(threshold, 'threshold', 'noise', _default(noise_mask, 'threshold'))
-            s, b = noise_mask(models.sd, r.image, source, target, n=d.get('noise_draws', _default(noise_mask, 'n')), strength=mask_strength, seed=seed, sigma=sig['noise'],
-                              threshold=thresholds['noise'], num_inference_steps=steps)
-            # at the resized size: bring it to the input's size
-            s = torch.nn.functional.interpolate(torch.as_tensor(s, dtype=torch.float32)[None, None], size=(img.height, img.width),
-                                                mode='bilinear', align_corners=False)[0, 0]
-            masks.append((s, torch.from_numpy(_mask_array(b, img.size).copy())))
-        if len(masks) == 1: soft, b = masks[0]
-        elif method == 'intersection': soft, b = torch.minimum(masks[0][0], masks[1][0]), masks[0][1] & masks[1][1]
-        else: soft, b = torch.maximum(masks[0][0], masks[1][0]), masks[0][1] | masks[1][1]
-        binary = b.numpy()
-        if not binary.any(): raise EmptyMaskError(f"the mask is empty: the CLIPSeg and noise masks do not overlap; try method='union' or a lower threshold")
-        soft = soft.numpy()
-    t['mask'] = time.perf_counter() - tm
-
-    ti = time.perf_counter()
-    if method == 'clipseg':
-        ims = inpaint(models.inpaint, r.image, binary, target, negative_prompt=source, seeds=seeds,
-                      num_inference_steps=steps, guidance_scale=guidance_scale)
-    else:
-        ims = diffedit_decode(models.sd, r.image, _mask_array(binary, r.image.size), source, target, seeds, strength=strength,
-                              num_inference_steps=steps, guidance_scale=guidance_scale, eta=eta)
-    t['inpaint' if method == 'clipseg' else 'decode'] = time.perf_counter() - ti
-    tp = time.perf_counter()
-    out = [paste_back(img, im, binary, feather=feather) for im in ims]
-    t['paste_back'] = time.perf_counter() - tp
+    elif not isinstance(models, Models): raise ArgError(f"{{models}}: pass a preset name ({', '.join(PRESETS)}) or a Models, not a {type(models).__name__}")
+    s = settings(models.preset, method, n, **given)
+    # 1. the picture, and a copy at the size the models work at
+    img = load_image(image, max_pixels=MAX_PIXELS)
+    r = resize_for_sd(img, size=s['size'])
+    user_mask = None if mask is None else _load_mask(mask, img.size)
+    t = dict(load_image=time.perf_counter() - tick); tick = time.perf_counter()
+    ids = _needed(models, method, mask)
+    _load(models, ids, progress)
+    notes = _long_prompts(models, ids, dict(source=source, target=target))
+    for note in notes: warnings.warn(f"diffedit: {note}", stacklevel=2)
+    t['load_models'] = time.perf_counter() - tick; tick = time.perf_counter()
+    # 2. the mask, at the models' size: where the source is and the target is not
+    if user_mask is None: heat, soft, binary = _mask(models, r.image, source, target, method, s, seed)
+    else: heat, soft, binary = None, None, _mask_array(user_mask, r.image.size)
+    t['mask'] = time.perf_counter() - tick; tick = time.perf_counter()
+    # 3. repaint inside the mask: one picture per seed
+    s['batch_size'] = s['batch_size'] or _batch_size(n, models.device, r.image.size)
+    ims = _repaint(models, r.image, binary, source, target, method, seeds, s)
+    t['inpaint' if method == 'clipseg' else 'decode'] = time.perf_counter() - tick; tick = time.perf_counter()
+    # 4. paste back at the input's size: every pixel outside the mask is the input's
+    full = _upsample(binary, img.size) if user_mask is None else user_mask
+    out = [paste_back(img, im, full, feather=s['feather']) for im in ims]
+    t['paste_back'] = time.perf_counter() - tick
     t['total'] = time.perf_counter() - t0
-
-    params = dict(input=None if isinstance(image, Image.Image) else str(image), input_size=list(img.size),
-                  work_size=list(r.image.size), source=source, target=target, prompt=target, negative_prompt=source,
-                  n=n, seed=seed, seeds=seeds, method=method, models=models.preset,
-                  model_ids={k: i and _cache_key(_resolve(i)) for k, i in ids.items()},  # local folders as absolute paths
-                  num_inference_steps=steps, guidance_scale=guidance_scale,
-                  threshold=None if mask is not None else (thresholds.get(method) if len(thresholds) < 2 else thresholds),
-                  sigma=None if mask is not None else (sig['clipseg'] or default_sigma(img.height, img.width)) if method == 'clipseg' else sig['noise'] if method == 'noise' or sig['noise'] == sig['clipseg'] else sig,
-                  strength=strength if method != 'clipseg' else None, eta=eta if method != 'clipseg' else None,
-                  mask_strength=mask_strength if method != 'clipseg' and mask is None else None, feather=feather,
-                  mask=None if mask is None else (str(mask) if isinstance(mask, (str, os.PathLike)) else 'given'),
-                  device=str(models.device), dtype=str(models.dtype).replace('torch.', ''))
-    return EditResult(img, out, Image.fromarray(binary.astype(np.uint8) * 255), soft, heat, seeds, params, t)
+    params = _record(image, img, r, source, target, n, seed, seeds, method, models, ids, s, mask, notes)
+    return EditResult(img, out, Image.fromarray(full.astype(np.uint8) * 255), soft, heat, seeds, params, t)
