@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # offline by default: no usage reports, no version check
 import gradio as gr
-from .core import DiffEditError, load_image, overlay
+from .core import DiffEditError, load_image, overlay, quiet_libraries
 from .resize import resize_for_sd, sd_size
 from .segment import clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, smooth_mask, threshold_mask, default_sigma
@@ -278,17 +278,17 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
                 gr.Examples(_examples(examples_dir), [picture, source, target], label='toy scenes (models: toy)')
             with gr.Column(scale=2):
                 status = gr.Markdown('Upload a picture, or pick an example.', elem_id='status')
-                heat = gr.Gallery(label='heatmaps', columns=3, format='png', object_fit='contain', height=260)
+                heat = gr.Gallery(label='heatmaps', columns=3, fit_columns=False, format='png', object_fit='contain', height=300)
                 with gr.Row():
                     threshold = gr.Slider(0, 1, value=thr0, step=0.01, label='threshold')
                     sigma = gr.Slider(0, 16, value=sigma0, step=0.5, label='smoothing (sigma, pixels)')
                 with gr.Row():
-                    editor = gr.ImageEditor(label='mask: brush adds, eraser removes', type='pil', format='png', height=300,
+                    editor = gr.ImageEditor(label='mask: brush adds, eraser removes', type='pil', elem_id='brush-editor', format='png', height=300,
                                             brush=gr.Brush(colors=[('#ff00ff', 0.55)], color_mode='fixed'), eraser=gr.Eraser(),
                                             layers=False, transforms=(), sources=(), canvas_size=(_SHOW, _SHOW), scale=2)
                     soft_img = gr.Image(label='soft mask', type='pil', format='png', interactive=False, height=300)
-                    mask = gr.Image(label='mask', type='pil', format='png', image_mode='L', interactive=False, height=300)
-                results = gr.Gallery(label='edited', columns=4, height=300, format='png', elem_id='results')
+                    mask = gr.Image(label='mask', type='pil', format='png', image_mode='L', interactive=False, height=300, elem_id='mask')
+                results = gr.Gallery(label='edited', columns=4, fit_columns=False, height=300, format='png', elem_id='results')
                 files = gr.File(label='download: pictures, mask, edit.json', file_count='multiple')
 
         prev_in = [picture, source, target, method, preset, threshold, sigma, seed, steps]
@@ -314,6 +314,7 @@ def launch(models:str='toy', # the models preset selected at start
            block:bool=True,  # wait until stopped (Ctrl+C); False: return the running app
           ):
     "Start the app on localhost and print its URL."
+    quiet_libraries()  # no 'Loading weights' bars or deprecation notes in the server's log; denoising bars stay
     warnings.filterwarnings('ignore', module='gradio')  # its queue's pandas deprecation notes, once per request
     demo = build_app(models, device).queue()
     _, url, share_url = demo.launch(server_name='127.0.0.1', server_port=port, share=share, prevent_thread_lock=True,

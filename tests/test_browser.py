@@ -1,9 +1,10 @@
 """The app in a real headless browser (Debian's Chromium and chromedriver, driven by selenium): load the page,
-upload a toy scene, type the prompts, press Edit, find the edited picture; a screenshot goes to the test's temp folder.
+upload a toy scene, type the prompts, paint on the mask with the brush, press Edit, find the edited pictures; a
+screenshot goes to the test's temp folder (and to $DIFFEDIT_APP_SCREENSHOT if set: how nbs/images/app.png is made).
 
 Skipped, saying why, where no browser is installed (`.ci/run` installs `chromium chromium-driver`; a user's set-up never needs them).
 """
-import shutil, socket, time
+import os, shutil, socket, time
 from pathlib import Path
 import pytest
 
@@ -16,11 +17,12 @@ pytest.importorskip('gradio', reason='the app needs the `app` extra: pip install
 webdriver = pytest.importorskip('selenium.webdriver', reason='selenium is missing: pip install selenium (in the dev extra)')
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.common.action_chains import ActionChains
 from diffedit import app
 from diffedit.toy import toy_scene
 
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
-         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--window-size=1400,1300']
+         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--window-size=1400,1500']
 
 def free_port():
     with socket.socket() as s:
@@ -35,7 +37,7 @@ def browser():
     d.quit()
 
 def test_upload_edit_and_see_the_result(browser, tmp_path):
-    toy_scene(2_000_000_001).image.save(tmp_path/'scene.png')
+    toy_scene(2_000_000_004).image.save(tmp_path/'scene.png')  # a tuning scene: a blue triangle and a yellow square
     demo = app.launch(models='toy', port=free_port(), device='cpu', block=False)
     try:
         b, wait = browser, WebDriverWait(browser, 240)
@@ -43,16 +45,23 @@ def test_upload_edit_and_see_the_result(browser, tmp_path):
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type=file]'))
         b.find_elements(By.CSS_SELECTOR, 'input[type=file]')[0].send_keys(str(tmp_path/'scene.png'))
         boxes = {t.get_attribute('placeholder'): t for t in b.find_elements(By.CSS_SELECTOR, 'textarea')}
-        boxes['a horse'].send_keys('a purple triangle')
-        boxes['a zebra'].send_keys('a blue triangle')
+        boxes['a horse'].send_keys('a blue triangle')
+        boxes['a zebra'].send_keys('a red triangle')
         b.find_element(By.TAG_NAME, 'h2').click()  # leaving the box previews the mask
         wait.until(lambda d: 'mask:' in d.find_element(By.ID, 'status').text)
+        mask_src = lambda d: [i.get_attribute('src') for i in d.find_elements(By.CSS_SELECTOR, '#mask img')]
+        before = wait.until(mask_src)
+        canvas = b.find_elements(By.CSS_SELECTOR, '#brush-editor canvas')[-1]  # the brush is the editor's first tool
+        ActionChains(b).move_to_element_with_offset(canvas, -62, 22).click_and_hold().move_by_offset(14, 0).release().perform()
+        wait.until(lambda d: mask_src(d) and mask_src(d) != before)  # the painted stroke reached the mask
         b.find_element(By.ID, 'edit-button').click()
         wait.until(lambda d: 'variation' in d.find_element(By.ID, 'status').text)
+        assert 'your painted mask' in b.find_element(By.ID, 'status').text
         imgs = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#results img'))
-        assert imgs and all(i.get_attribute('src') for i in imgs)
-        assert b.execute_script('return arguments[0].naturalWidth', imgs[0]) > 0  # the picture loaded
+        assert len(imgs) == 3 and all(i.get_attribute('src') for i in imgs)
+        wait.until(lambda d: all(d.execute_script('return arguments[0].complete && arguments[0].naturalWidth', i) for i in imgs))
         b.save_screenshot(str(tmp_path/'app.png'))
         assert (tmp_path/'app.png').stat().st_size > 10_000
+        if os.environ.get('DIFFEDIT_APP_SCREENSHOT'): shutil.copy(tmp_path/'app.png', os.environ['DIFFEDIT_APP_SCREENSHOT'])
     finally:
         demo.close()
