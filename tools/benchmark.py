@@ -1,142 +1,364 @@
-"""Time diffedit's inpainting step and whole edit against diffusers' StableDiffusionInpaintPipeline, same work.
+"""Time diffedit against diffusers' own pipelines on the same models, and the host-side work on a 12 MP photo.
 
-    python tools/benchmark.py            # CPU, tiny random models (seconds)
-    python tools/benchmark.py --gpu      # CUDA, full SD1.5-inpainting + CLIPSeg rd64 architectures, random weights, fp16
+    python tools/benchmark.py                        # CPU, tiny random models (seconds): ours vs diffusers, paired
+    python tools/benchmark.py --gpu                  # CUDA, fp16, the sd15 preset's models at 512 px, warm and cold
+    python tools/benchmark.py --gpu --standins DIR   # the same on full-size random stand-ins (diffedit.tiny.sd15_standins), offline
+    python tools/benchmark.py --host                 # 12 MP host row on one CPU core, this checkout
+    python tools/benchmark.py --host --tree /tmp/before --tree .   # the same row for several checkouts, paired
 
-Both sides use the same components, image, mask, prompts, steps, guidance, n variations and seeds, in one
-process. Each measurement is the median of --repeats runs after a warm-up, ours and theirs interleaved so that
-load from other processes hits both alike. Rows:
+Rows, ours vs diffusers on the same loaded components, image, prompts, steps, guidance and seeds:
+- seed method, inpaint step: `diffedit.inpaint.inpaint` vs `StableDiffusionInpaintPipeline` (`num_images_per_prompt=n`).
+- seed method, whole edit: `diffedit.edit.edit(method='clipseg')` (load, CLIPSeg, smoothed mask, inpaint, paste-back at the
+  input's size) vs the least a user would write with the libraries (CLIPSeg, thresholded difference, the same pipeline call).
+- paper's method, whole edit (n=1, 10 noise draws, encoding ratio 0.5): `edit(method='noise')` vs diffusers'
+  `StableDiffusionDiffEditPipeline` (`generate_mask`, `invert`, call), built from the same components.
+With --gpu also cold runs (a fresh process per run: loading, then the first call) and peak GPU memory.
 
-- inpaint step: `diffedit.inpaint.inpaint` vs the pipeline called directly (`num_images_per_prompt=n`, one
-  generator per seed). Target: ratio <= 1.05.
-- whole edit: `diffedit.edit.edit` (load image, CLIPSeg heatmaps, smoothed mask, resize, inpaint, paste-back at
-  the original size) vs the least a user would do with the libraries directly (CLIPSeg forward pass, threshold
-  the heatmap difference, resize, the same pipeline call). Models are loaded (and cached) before timing.
+Timing: one warm-up of each side, then rounds in which the two sides alternate order (ours first in even rounds, theirs
+first in odd ones). We report min and median seconds of each side and the median (min-max) of the per-round ratios
+ours/theirs: load from other processes tends to hit both halves of a round alike, so the ratio is steadier than either time.
 
-Random weights: the pictures are noise, the work is the real work. Needs no download (offline).
+The 12 MP row (--host): host-side seconds of `edit()` on a 4032x3024 photo, n=3, the seed method, on one CPU core with the
+models' forward passes stubbed out (a CLIPSeg model that returns fixed logits, an inpainting step that returns the work-size
+picture inverted): load, CLIPSeg preprocessing (the processor), the rest of the mask (upsampling, smoothing, threshold),
+paste-back of the 3 variations, saving every file. `--tree DIR` measures another checkout's package (its `diffedit/` folder
+first on sys.path), e.g. `git worktree add /tmp/before 3421274` for the code before the work-size changes.
+Budget: everything but the models' forward passes under 1 s.
+
+Random weights: the pictures are noise, the work is the real work. Nothing is downloaded except with --gpu and no --standins
+(the real checkpoints from the Hugging Face Hub).
 """
-import argparse, os, statistics, sys, tempfile, time
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
-os.environ.setdefault('HF_HUB_OFFLINE', '1')
-os.environ.setdefault('TRANSFORMERS_VERBOSITY', 'error'); os.environ.setdefault('DIFFUSERS_VERBOSITY', 'error')
-import warnings; warnings.filterwarnings('ignore')  # library deprecation chatter, not ours
-import numpy as np
-import torch
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from diffedit.tiny import tiny_clipseg, tiny_inpaint, word_tokenizer, SD_SCHEDULER
-from diffedit.inpaint import inpaint
-from diffedit.edit import edit, Models
-from diffedit.resize import resize_for_sd
+SOURCE, TARGET = 'a horse', 'a zebra'
 
-def full_models(root:Path)->tuple:
-    "Save SD1.5-inpainting-sized and CLIPSeg-rd64-sized pipelines with random weights to `root` (configs only, offline)."
-    from transformers import (CLIPTextConfig, CLIPTextModel, CLIPSegConfig, CLIPSegForImageSegmentation,
-                              CLIPSegProcessor, ViTImageProcessor)
-    from diffusers import AutoencoderKL, UNet2DConditionModel, DDIMScheduler, StableDiffusionInpaintPipeline
-    tok = word_tokenizer()  # a small vocabulary: tokenizing costs nothing next to the models
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(sample_size=64, in_channels=9, out_channels=4, layers_per_block=2,
-                                block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768, attention_head_dim=8,
-                                down_block_types=('CrossAttnDownBlock2D',)*3 + ('DownBlock2D',),
-                                up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',)*3)
-    vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4, sample_size=512,
-                        down_block_types=('DownEncoderBlock2D',)*4, up_block_types=('UpDecoderBlock2D',)*4)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                                        num_attention_heads=12, max_position_embeddings=77, hidden_act='quick_gelu',
-                                        projection_dim=768, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                                        pad_token_id=tok.pad_token_id))
-    StableDiffusionInpaintPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=DDIMScheduler(**SD_SCHEDULER),
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False
-                                   ).save_pretrained(root/'inpaint', safe_serialization=True)
-    cfg = CLIPSegConfig(text_config=dict(vocab_size=49408, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                                         pad_token_id=tok.pad_token_id),
-                        vision_config=dict(image_size=352, patch_size=16), reduce_dim=64, extract_layers=[3, 6, 9])
-    CLIPSegForImageSegmentation(cfg).eval().save_pretrained(root/'clipseg', safe_serialization=True)
-    ip = ViTImageProcessor(size={'height': 352, 'width': 352}, image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
-    CLIPSegProcessor(image_processor=ip, tokenizer=tok).save_pretrained(root/'clipseg')
-    return root/'clipseg', root/'inpaint'
+def _quiet():
+    os.environ.setdefault('TRANSFORMERS_VERBOSITY', 'error'); os.environ.setdefault('DIFFUSERS_VERBOSITY', 'error')
+    import warnings; warnings.filterwarnings('ignore')  # library deprecation chatter, not ours
 
-def sync(dev):
+# ---------------------------------------------------------------- timing
+def _sync(dev):
+    import torch
     if dev.type == 'cuda': torch.cuda.synchronize()
 
-def bench(fns:dict, repeats:int, dev)->dict:
-    "Median seconds of each function: one warm-up each, then `repeats` rounds, functions interleaved."
-    ts = {k: [] for k in fns}
-    for k, f in fns.items(): f(); sync(dev)
-    for _ in range(repeats):
-        for k, f in fns.items():
-            sync(dev); t = time.perf_counter(); f(); sync(dev); ts[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in ts.items()}
+def paired(ours, theirs, rounds:int, dev)->dict:
+    "Seconds of `ours` and `theirs`: a warm-up each, then `rounds` rounds in alternating order; per-round ratios ours/theirs."
+    ts = dict(ours=[], theirs=[])
+    fns = dict(ours=ours, theirs=theirs)
+    for f in (ours, theirs): f(); _sync(dev)
+    for r in range(rounds):
+        for k in (('ours', 'theirs') if r % 2 == 0 else ('theirs', 'ours')):
+            _sync(dev); t = time.perf_counter(); fns[k](); _sync(dev); ts[k].append(time.perf_counter() - t)
+    return dict(ts, ratios=[o / t for o, t in zip(ts['ours'], ts['theirs'])])
 
-def peak(f, dev)->float:
-    "Peak CUDA memory of one run of `f`, GiB (nan on CPU)."
+def peak_gib(f, dev)->float:
+    "Peak CUDA memory allocated during one run of `f`, GiB (nan on CPU)."
+    import torch
     if dev.type != 'cuda': return float('nan')
-    torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(); f(); sync(dev)
+    torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(); f(); _sync(dev)
     return torch.cuda.max_memory_allocated() / 2**30
 
+def _mm(v): return f"{min(v):.3f} / {statistics.median(v):.3f}"
+def _ratio(v): return f"{statistics.median(v):.3f} ({min(v):.2f}-{max(v):.2f})"
+
+# ---------------------------------------------------------------- models and the work of each side
+def _ids(a, tmp, build=True)->dict:
+    "Model ids: on CUDA the sd15 preset's (real, or stand-ins via HF_HUB_CACHE); on CPU tiny random folders in `tmp`."
+    if a.gpu:
+        from diffedit.edit import PRESETS
+        return {k: PRESETS['sd15'][f'{k}_model'] for k in ('seg', 'inpaint', 'sd')}
+    if build:
+        from diffedit.tiny import tiny_clipseg, tiny_inpaint, tiny_sd
+        tiny_clipseg(tmp/'seg'); tiny_inpaint(tmp/'inpaint'); tiny_sd(tmp/'sd')
+    return {k: str(tmp/k) for k in ('seg', 'inpaint', 'sd')}
+
+def _models(a, dev, tmp, build=True):
+    "Our `Models` (our loaders: fp16 weight files on CUDA where the repository has them)."
+    from diffedit.edit import Models
+    i = _ids(a, tmp, build)
+    return Models('sd15', seg_model=i['seg'], inpaint_model=i['inpaint'], sd_model=i['sd'], device=dev)
+
+def _their_models(a, dev, tmp, kinds):
+    "The same models loaded the way a diffusers/transformers user would: `from_pretrained`, fp16 files on CUDA if there."
+    import torch
+    from types import SimpleNamespace
+    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
+    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline, DDIMScheduler
+    from diffedit.segment import ClipSeg
+    i, dt = _ids(a, tmp, build=False), torch.float16 if dev.type == 'cuda' else torch.float32
+    def pipe(cls, name, **kw):
+        try: p = cls.from_pretrained(name, torch_dtype=dt, variant='fp16' if dev.type == 'cuda' else None, **kw)
+        except (OSError, ValueError): p = cls.from_pretrained(name, torch_dtype=dt, **kw)
+        return p.to(dev)
+    m = SimpleNamespace()
+    if 'seg' in kinds:
+        m.seg = ClipSeg(model=CLIPSegForImageSegmentation.from_pretrained(i['seg'], dtype=dt).to(dev).eval(),
+                        processor=CLIPSegProcessor.from_pretrained(i['seg']), device=dev, dtype=dt)
+    if 'inpaint' in kinds: m.inpaint = pipe(StableDiffusionInpaintPipeline, i['inpaint'])
+    if 'sd' in kinds:
+        m.sd = pipe(StableDiffusionPipeline, i['sd'], safety_checker=None, requires_safety_checker=False)
+        m.sd.scheduler = DDIMScheduler.from_config(m.sd.scheduler.config)
+    return m
+
+def _work(a, models, dev, check=True):
+    "The functions to time, by row: {row: (ours, theirs)}."
+    import numpy as np, torch
+    from PIL import Image
+    from diffedit.inpaint import inpaint
+    from diffedit.edit import edit
+    from diffedit.resize import resize_for_sd
+    img = Image.open(ROOT/'nbs'/'images'/'horse.png').convert('RGB')  # 480x320: resized like a user's picture
+    r = resize_for_sd(img, size=a.size)
+    mask = Image.open(ROOT/'nbs'/'images'/'horse_mask.png').convert('L').resize(r.image.size, Image.NEAREST)
+    seeds, steps, g = list(range(a.n)), a.steps, 7.5
+    gens = lambda: [torch.Generator().manual_seed(s) for s in seeds]
+    rows = {}
+    random = not a.gpu or a.standins  # random weights: a mask that cannot come out empty
+    if 'seed' in a.rows:
+        pipe, seg = models.inpaint, models.seg
+        pipe.set_progress_bar_config(disable=True)
+        def theirs_call(m): return pipe(prompt=TARGET, negative_prompt=SOURCE, image=r.image, mask_image=m, height=r.image.height,
+                                        width=r.image.width, num_images_per_prompt=a.n, generator=gens(),
+                                        num_inference_steps=steps, guidance_scale=g).images
+        def theirs_edit():
+            inputs = seg.processor(text=[SOURCE, TARGET], images=[img]*2, padding=True, return_tensors='pt')
+            inputs = {k: v.to(dev, seg.dtype if v.is_floating_point() else v.dtype) for k, v in inputs.items()}
+            with torch.inference_mode(): heat = torch.sigmoid(seg.model(**inputs).logits.float())
+            m = ((heat[0] - heat[1]) > 0).cpu().numpy().astype(np.uint8) * 255
+            return theirs_call(Image.fromarray(m).resize(r.image.size, Image.NEAREST))
+        rows['seed method, inpaint step'] = (
+            lambda: inpaint(pipe, r.image, mask, TARGET, negative_prompt=SOURCE, seeds=seeds, num_inference_steps=steps, guidance_scale=g),
+            lambda: theirs_call(mask))
+        rows['seed method, whole edit'] = (
+            lambda: edit(img, SOURCE, TARGET, n=a.n, seed=0, method='clipseg', models=models, size=a.size,
+                         **(dict(threshold=0.0, sigma=1.0) if random else {}),
+                         num_inference_steps=steps, guidance_scale=g, progress=False).images,
+            theirs_edit)
+    if 'seed' in a.rows and check:
+        # same work, same result: our variation i is the pipeline's seed-i picture (checked before timing)
+        alone = pipe(prompt=TARGET, negative_prompt=SOURCE, image=r.image, mask_image=mask, height=r.image.height, width=r.image.width,
+                     generator=torch.Generator().manual_seed(seeds[-1]), num_inference_steps=steps, guidance_scale=g).images[0]
+        diff = np.abs(np.asarray(rows['seed method, inpaint step'][0]()[-1], np.int16) - np.asarray(alone, np.int16)).max()
+        print(f"check: our seed-{seeds[-1]} variation vs the pipeline run alone with that seed: max pixel difference {diff} (of 255)")
+    if 'paper' in a.rows:
+        from diffusers import StableDiffusionDiffEditPipeline, DDIMScheduler, DDIMInverseScheduler
+        sd = models.sd
+        de = StableDiffusionDiffEditPipeline(vae=sd.vae, text_encoder=sd.text_encoder, tokenizer=sd.tokenizer, unet=sd.unet,
+                                             scheduler=DDIMScheduler.from_config(sd.scheduler.config),
+                                             inverse_scheduler=DDIMInverseScheduler.from_config(sd.scheduler.config),
+                                             safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        de.set_progress_bar_config(disable=True)
+        def theirs_paper():  # diffusers' defaults: 10 noise maps at strength 0.5, inversion and decoding at 0.5
+            gen = torch.Generator().manual_seed(0)
+            m = de.generate_mask(image=r.image, source_prompt=SOURCE, target_prompt=TARGET, num_maps_per_mask=10,
+                                 mask_encode_strength=0.5, num_inference_steps=steps, guidance_scale=g, generator=gen)
+            lat = de.invert(prompt=SOURCE, image=r.image, inpaint_strength=0.5, num_inference_steps=steps, generator=gen).latents
+            return de(prompt=TARGET, negative_prompt=SOURCE, mask_image=m, image_latents=lat, inpaint_strength=0.5,
+                      num_inference_steps=steps, guidance_scale=g, generator=gen).images
+        rows["paper's method, whole edit (n=1)"] = (
+            lambda: edit(img, SOURCE, TARGET, n=1, seed=0, method='noise', models=models, size=a.size, threshold=0.0 if random else None,
+                         mask_strength=0.5, strength=0.5, num_inference_steps=steps, guidance_scale=g, progress=False).images,
+            theirs_paper)
+    return rows, img, r
+
+def cold_one(a):
+    "One cold run in this fresh process: load the models a side needs, then its first call. Prints JSON."
+    import torch
+    dev = torch.device('cuda' if a.gpu else 'cpu')
+    tmp = Path(a.cold_dir)
+    side, row = a.cold_one.split(':', 1)
+    kinds = ('seg', 'inpaint') if row.startswith('seed') else ('sd',)
+    t0 = time.perf_counter()
+    if side == 'ours':
+        models = _models(a, dev, tmp, build=False)
+        for k in kinds: models.get(k)
+    else: models = _their_models(a, dev, tmp, kinds)
+    _sync(dev); load = time.perf_counter() - t0
+    if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
+    a = argparse.Namespace(**{**vars(a), 'rows': ['seed' if row.startswith('seed') else 'paper']})
+    rows, _, _ = _work(a, models, dev, check=False)
+    f = rows[row][0 if side == 'ours' else 1]
+    _sync(dev); t = time.perf_counter(); f(); _sync(dev)
+    print('COLD', json.dumps(dict(load=load, first=time.perf_counter() - t,
+                                  peak=torch.cuda.max_memory_allocated() / 2**30 if dev.type == 'cuda' else float('nan'))))
+
+def cold(a, row:str, rounds:int)->dict:
+    "Cold seconds (load, first call) of each side of `row`, each run in a fresh process, sides alternating."
+    out = dict(ours=[], theirs=[])
+    tmp = tempfile.mkdtemp()
+    if not a.gpu: _ids(a, Path(tmp))  # the tiny folders once, so that building them is not timed as loading
+    for r in range(rounds):
+        for side in (('ours', 'theirs') if r % 2 == 0 else ('theirs', 'ours')):
+            cmd = [sys.executable, __file__, '--cold-one', f'{side}:{row}', '--cold-dir', tmp, '--size', str(a.size),
+                   '-n', str(a.n), '--steps', str(a.steps)] + (['--gpu'] if a.gpu else []) + (['--standins', a.standins] if a.standins else [])
+            p = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
+            if p.returncode: sys.exit(f'benchmark: cold run {side}:{row} failed:\n{p.stderr[-3000:]}')
+            out[side].append(json.loads(p.stdout.split('COLD ', 1)[1]))
+    return out
+
+# ---------------------------------------------------------------- 12 MP host-side row
+HOST_SIZE = (4032, 3024)
+
+def _photo(path:Path):
+    "A 4032x3024 JPEG with smooth content and sensor-like noise (a phone photo's size and file size)."
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    W, H = HOST_SIZE
+    small = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    base = np.asarray(Image.fromarray(small).resize((W, H), Image.BICUBIC), np.int16)
+    img = np.clip(base + rng.normal(0, 6, (H, W, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(img).save(path, quality=92)
+
+def host_child(a):
+    "One checkout's host-side seconds (this process: that checkout's package first on sys.path, one CPU core). Prints JSON."
+    if hasattr(os, 'sched_setaffinity'): os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    import torch; torch.set_num_threads(1)
+    from types import SimpleNamespace
+    import numpy as np
+    from PIL import Image, ImageOps
+    import diffedit, diffedit.edit as E
+    from diffedit.segment import ClipSeg
+    from diffedit.tiny import word_tokenizer
+    from transformers import CLIPSegProcessor, ViTImageProcessor
+    assert Path(diffedit.__file__).resolve().is_relative_to(Path(a.host_child).resolve()), diffedit.__file__
+    # CIDAS/clipseg-rd64-refined's processor (352 px); tokenizing two short prompts costs the same with any vocabulary
+    proc = CLIPSegProcessor(image_processor=ViTImageProcessor(size={'height': 352, 'width': 352}, resample=2,
+                                                              image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]),
+                            tokenizer=word_tokenizer())
+    class Timed:  # the processor, timed
+        def __init__(self, f): self.f, self.t = f, 0.0
+        def __call__(self, *args, **kw):
+            t = time.perf_counter(); r = self.f(*args, **kw); self.t += time.perf_counter() - t; return r
+        def __getattr__(self, k): return getattr(self.f, k)
+    class FakeCLIPSeg(torch.nn.Module):  # fixed logits at 352 px: an ellipse the source prompt sees and the target less
+        def forward(self, input_ids=None, pixel_values=None, **kw):
+            H, W = pixel_values.shape[-2:]
+            yy, xx = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing='ij')
+            blob = 6 * (1 - (xx / 0.45)**2 - (yy / 0.55)**2) - 2
+            logits = torch.stack([blob - 4 * (i > 0) for i in range(input_ids.shape[0])])
+            return SimpleNamespace(logits=logits[0] if len(logits) == 1 else logits)
+    class FakePipe:
+        def set_progress_bar_config(self, **kw): pass
+    timed = Timed(proc)
+    seg = ClipSeg(model=FakeCLIPSeg(), processor=timed, device=torch.device('cpu'), dtype=torch.float32)
+    E._LOADERS['seg'] = lambda *args, **kw: seg
+    E._LOADERS['inpaint'] = lambda *args, **kw: FakePipe()
+    E.inpaint = lambda pipe, image, mask, prompt, negative_prompt=None, seeds=(0,), **kw: [ImageOps.invert(image.convert('RGB')) for _ in seeds]
+    models = E.Models('sd15', device='cpu')
+    runs = []
+    with tempfile.TemporaryDirectory() as d:
+        for i in range(a.repeats + 1):  # the first is a warm-up
+            timed.t = 0.0
+            t0 = time.perf_counter()
+            res = E.edit(a.photo, SOURCE, TARGET, n=3, models=models, progress=False)
+            t1 = time.perf_counter()
+            res.save(Path(d)/str(i))
+            save = time.perf_counter() - t1
+            t = res.timings
+            model = t.get('inpaint', 0) + t.get('load_models', 0)  # the stubbed forward passes and the (cached) loads
+            runs.append(dict(load=t['load_image'], clipseg_pre=timed.t, mask=t['mask'] - timed.t, paste_back=t['paste_back'],
+                             save=save, total=(t1 - t0) - model + save, mask_frac=float((np.asarray(res.mask) > 127).mean())))
+    print('HOST', json.dumps(runs[1:]))
+
+def host(a):
+    "The 12 MP row for each of `a.tree`, one process per checkout and round, checkouts alternating."
+    trees = [str(Path(t).resolve()) for t in (a.tree or [str(ROOT)])]
+    tmp = Path(tempfile.mkdtemp()); photo = tmp/'photo.jpg'; _photo(photo)
+    res = {t: [] for t in trees}
+    for r in range(a.rounds):
+        for t in (trees if r % 2 == 0 else trees[::-1]):
+            env = {**os.environ, 'PYTHONPATH': t, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+            p = subprocess.run([sys.executable, __file__, '--host-child', t, '--photo', str(photo), '--repeats', str(a.repeats)],
+                               capture_output=True, text=True, env=env, cwd=tmp)
+            if p.returncode: sys.exit(f'benchmark: host run in {t} failed:\n{p.stderr[-3000:]}')
+            res[t].extend(json.loads(p.stdout.split('HOST ', 1)[1]))
+    parts = ['load', 'clipseg_pre', 'mask', 'paste_back', 'save', 'total']
+    print(f"\n12 MP host-side seconds: {HOST_SIZE[0]}x{HOST_SIZE[1]} JPEG, seed method, n=3, models' forward passes stubbed, "
+          f"one CPU core; min / median of {a.rounds}x{a.repeats} runs per checkout, checkouts alternating\n")
+    print('| checkout | ' + ' | '.join(parts) + ' | mask area |')
+    print('|---|' + '---|' * (len(parts) + 1))
+    for t in trees:
+        v = res[t]
+        print(f"| {_describe(t)} | " + ' | '.join(_mm([x[k] for x in v]) for k in parts) + f" | {v[0]['mask_frac']:.0%} |")
+    if len(trees) > 1:
+        base = statistics.median(x['total'] for x in res[trees[0]])
+        for t in trees[1:]:
+            print(f"\ntotal, median: {_describe(t)} takes {statistics.median(x['total'] for x in res[t]) / base:.2f}x of {_describe(trees[0])}")
+    for t in trees:
+        m = statistics.median(x['total'] for x in res[t])
+        print(f"budget (< 1 s host-side): {_describe(t)} {'within' if m < 1 else 'OVER'} ({m:.2f} s)")
+
+def _describe(tree)->str:
+    try: rev = subprocess.run(['git', '-C', tree, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    except OSError: rev = ''
+    dirty = subprocess.run(['git', '-C', tree, 'status', '--porcelain', '--', 'diffedit'], capture_output=True, text=True).stdout.strip()
+    return f"{Path(tree).name}@{rev}{'+changes' if dirty else ''}"
+
+# ---------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--gpu', action='store_true', help='CUDA, full-size architectures, fp16 (default: CPU, tiny models)')
+    ap.add_argument('--gpu', action='store_true', help="CUDA, fp16, the sd15 preset's full-size models (default: CPU, tiny models)")
+    ap.add_argument('--standins', default=None, help='with --gpu: build/use full-size random stand-ins in this folder (offline)')
+    ap.add_argument('--host', action='store_true', help='the 12 MP host-side row only')
+    ap.add_argument('--tree', action='append', help='with --host: a checkout to measure (repeat to compare; default this one)')
+    ap.add_argument('--rows', default='seed,paper', help='comma-separated: seed (inpainting method), paper (DiffEdit noise method)')
     ap.add_argument('--size', type=int, default=None, help='long side of the work size (default 128 CPU / 512 GPU)')
-    ap.add_argument('-n', type=int, default=3, help='variations (default 3)')
+    ap.add_argument('-n', type=int, default=3, help='variations of the seed method (default 3)')
     ap.add_argument('--steps', type=int, default=None, help='denoising steps (default 20 CPU / 50 GPU)')
-    ap.add_argument('--repeats', type=int, default=None, help='timed runs per measurement (default 7 CPU / 5 GPU)')
+    ap.add_argument('--rounds', type=int, default=None, help='timed rounds per row (default 5 CPU / 5 GPU / 3 host)')
+    ap.add_argument('--repeats', type=int, default=3, help='with --host: timed runs per process (default 3)')
+    ap.add_argument('--cold-rounds', type=int, default=None, help='fresh-process runs per side (default 0 CPU / 2 GPU)')
+    ap.add_argument('--cold-one', help=argparse.SUPPRESS); ap.add_argument('--cold-dir', help=argparse.SUPPRESS)
+    ap.add_argument('--host-child', help=argparse.SUPPRESS); ap.add_argument('--photo', help=argparse.SUPPRESS)
     a = ap.parse_args()
+    a.rows = [r.strip() for r in a.rows.split(',') if r.strip()]
+    a.size, a.steps = a.size or (512 if a.gpu else 128), a.steps or (50 if a.gpu else 20)
+    os.environ.setdefault('HF_HUB_OFFLINE', '0' if a.gpu and not a.standins else '1')
+    _quiet()
+    if a.host_child: return host_child(a)
+    if a.host:
+        a.rounds = a.rounds or 3
+        return host(a)
+    if a.standins:  # before anything imports huggingface_hub, which reads HF_HUB_CACHE once
+        sys.path.insert(0, str(ROOT))
+        from diffedit.tiny import sd15_standins
+        os.environ['HF_HUB_CACHE'] = str(sd15_standins(a.standins)); os.environ['HF_HUB_OFFLINE'] = '1'
+    sys.path.insert(0, str(ROOT))
+    import torch
     import diffusers.utils.logging as dl, transformers.utils.logging as tl
     for lg in (dl, tl): lg.disable_progress_bar()  # loading bars
     if a.gpu and not torch.cuda.is_available(): sys.exit('benchmark: --gpu asked for but no CUDA GPU is available')
+    if a.cold_one: return cold_one(a)
     dev = torch.device('cuda' if a.gpu else 'cpu')
-    size, steps, repeats = a.size or (512 if a.gpu else 128), a.steps or (50 if a.gpu else 20), a.repeats or (5 if a.gpu else 7)
+    rounds = a.rounds or 5
     tmp = Path(tempfile.mkdtemp())
-    seg_dir, inp_dir = full_models(tmp) if a.gpu else (tiny_clipseg(tmp/'clipseg'), tiny_inpaint(tmp/'inpaint'))
-    models = Models('sd15', seg_model=seg_dir, inpaint_model=inp_dir, device=dev)
-    pipe, seg = models.inpaint, models.seg
-    pipe.set_progress_bar_config(disable=True)
-    img = Image.open(ROOT/'nbs'/'images'/'horse.png').convert('RGB')  # 480x320: resized like a user's picture
-    true_mask = Image.open(ROOT/'nbs'/'images'/'horse_mask.png').convert('L')
-    r = resize_for_sd(img, size=size)
-    mask = true_mask.resize(r.image.size, Image.NEAREST)
-    source, target, seeds = 'a horse', 'a zebra', list(range(a.n))
-    gens = lambda: [torch.Generator().manual_seed(s) for s in seeds]
-    common = dict(num_inference_steps=steps, guidance_scale=7.5)
-
-    def ours_inpaint(): return inpaint(pipe, r.image, mask, target, negative_prompt=source, seeds=seeds, **common)
-    def theirs_inpaint():
-        return pipe(prompt=target, negative_prompt=source, image=r.image, mask_image=mask, height=r.image.height,
-                    width=r.image.width, num_images_per_prompt=a.n, generator=gens(), **common).images
-    def ours_edit():
-        return edit(img, source, target, n=a.n, seed=0, models=models, size=size, threshold=0.0, progress=False, **common).images
-    def theirs_edit():
-        inputs = seg.processor(text=[source, target], images=[img]*2, padding=True, return_tensors='pt')
-        inputs = {k: v.to(dev, seg.dtype if v.is_floating_point() else v.dtype) for k, v in inputs.items()}
-        with torch.inference_mode(): heat = torch.sigmoid(seg.model(**inputs).logits.float())
-        m = ((heat[0] - heat[1]) > 0).cpu().numpy().astype(np.uint8) * 255
-        m = Image.fromarray(m).resize(r.image.size, Image.NEAREST)
-        return pipe(prompt=target, negative_prompt=source, image=r.image, mask_image=m, height=r.image.height,
-                    width=r.image.width, num_images_per_prompt=a.n, generator=gens(), **common).images
-
-    # same work, same result: our variation i is the pipeline's seed-i picture (checked before timing)
-    alone = pipe(prompt=target, negative_prompt=source, image=r.image, mask_image=mask, height=r.image.height, width=r.image.width,
-                 generator=torch.Generator().manual_seed(seeds[-1]), **common).images[0]
-    diff = np.abs(np.asarray(ours_inpaint()[-1], np.int16) - np.asarray(alone, np.int16)).max()
-    t = bench(dict(ours_inpaint=ours_inpaint, theirs_inpaint=theirs_inpaint, ours_edit=ours_edit, theirs_edit=theirs_edit), repeats, dev)
-    mem = {k: peak(f, dev) for k, f in dict(ours_inpaint=ours_inpaint, theirs_inpaint=theirs_inpaint,
-                                              ours_edit=ours_edit, theirs_edit=theirs_edit).items()}
-    what = (f"{'CUDA ' + torch.cuda.get_device_name() + ', fp16, full-size SD1.5 inpainting + CLIPSeg rd64' if a.gpu else 'CPU (' + str(torch.get_num_threads()) + ' threads), fp32, tiny random models'}; "
-            f"input {img.size[0]}x{img.size[1]}, work size {r.image.size[0]}x{r.image.size[1]}, n={a.n}, {steps} steps, CFG 7.5, "
-            f"median of {repeats} after a warm-up")
-    print(what)
-    print(f"check: our seed-{seeds[-1]} variation vs the pipeline run alone with that seed: max pixel difference {diff} (of 255)\n")
-    gpu = a.gpu
-    print('| step | diffedit (s) | diffusers (s) | ratio |' + (' peak GiB ours / diffusers |' if gpu else ''))
-    print('|---|---|---|---|' + ('---|' if gpu else ''))
-    for row, k in [('inpaint step (`inpaint` vs pipeline call)', 'inpaint'), ('whole edit (`edit` vs CLIPSeg + pipeline)', 'edit')]:
-        o, th = t[f'ours_{k}'], t[f'theirs_{k}']
-        print(f"| {row} | {o:.3f} | {th:.3f} | {o/th:.3f} |" + (f" {mem[f'ours_{k}']:.2f} / {mem[f'theirs_{k}']:.2f} |" if gpu else ''))
-    ratio = t['ours_inpaint'] / t['theirs_inpaint']
-    print(f"\ninpaint-step ratio {ratio:.3f}: {'within' if ratio <= 1.05 else 'ABOVE'} the 1.05 target")
+    models = _models(a, dev, tmp)
+    t = time.perf_counter()
+    for k in ('seg', 'inpaint', 'sd'): models.get(k)
+    load = time.perf_counter() - t
+    rows, img, r = _work(a, models, dev)
+    what = (f"{'CUDA ' + torch.cuda.get_device_name() + ', fp16, ' + ('full-size stand-ins' if a.standins else 'the sd15 preset') if a.gpu else 'CPU (' + str(torch.get_num_threads()) + ' threads), fp32, tiny random models'}; "
+            f"input {img.size[0]}x{img.size[1]}, work size {r.image.size[0]}x{r.image.size[1]}, n={a.n} (seed method), {a.steps} steps, "
+            f"CFG 7.5; warm: {rounds} alternating rounds after a warm-up; models loaded in {load:.1f} s; torch {torch.__version__}")
+    print(what + '\n')
+    print('| row | diffedit min / median (s) | diffusers min / median (s) | ratio ours/theirs, median (range) |' + (' peak GiB ours / diffusers |' if a.gpu else ''))
+    print('|---|---|---|---|' + ('---|' if a.gpu else ''))
+    for name, (ours, theirs) in rows.items():
+        p = paired(ours, theirs, rounds, dev)
+        mem = f" {peak_gib(ours, dev):.2f} / {peak_gib(theirs, dev):.2f} |" if a.gpu else ''
+        print(f"| {name} | {_mm(p['ours'])} | {_mm(p['theirs'])} | {_ratio(p['ratios'])} |{mem}", flush=True)
+    cr = a.cold_rounds if a.cold_rounds is not None else (2 if a.gpu else 0)
+    if cr:
+        print(f"\ncold (a fresh process per run, sides alternating, {cr} each): load + first call, seconds; peak GiB of the first call\n")
+        print('| row | diffedit load / first | diffusers load / first | peak GiB ours / diffusers |')
+        print('|---|---|---|---|')
+        for name in [k for k in rows if 'whole edit' in k]:
+            c = cold(a, name, cr)
+            f = lambda side, k: statistics.median(x[k] for x in c[side])
+            print(f"| {name} | {f('ours', 'load'):.2f} / {f('ours', 'first'):.2f} | {f('theirs', 'load'):.2f} / {f('theirs', 'first'):.2f} | "
+                  f"{max(x['peak'] for x in c['ours']):.2f} / {max(x['peak'] for x in c['theirs']):.2f} |", flush=True)
 
 if __name__ == '__main__': main()
