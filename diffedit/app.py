@@ -196,6 +196,9 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
 
     def preview(picture, source, target, method, preset, threshold, sigma, seed, steps, heatmaps=True):
         t0, calls = time.perf_counter(), sum(MODEL_CALLS.values())
+        keep = (lambda h: h) if heatmaps else (lambda h: gr.skip())
+        if picture is None or not (source or '').strip() or not (target or '').strip():
+            return keep([]), None, None, None, 'Upload a picture (or pick an example), then say what is in it and what it should become.'
         heat = []
         try:
             img, (source, target) = _picture(picture), _prompts(source, target)
@@ -204,12 +207,16 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
                                            (_big(overlay(img, maps['clipseg'][1])), f'target: {target}')]
             if 'noise' in maps: heat += [(_big(overlay(img, maps['noise'])), 'noise difference')]
             soft, b = maps_to_mask(maps, img.size, method, float(threshold), float(sigma), source)
+        except EmptyMaskError as e:  # the sliders or the prompts fix it: said on the page, no pop-up per slider move
+            return keep(heat), None, None, None, f'**{_first_line(e)}**'
         except DiffEditError as e:
-            return heat if heatmaps else gr.skip(), None, None, None, f'**{_first_line(e)}**'
+            gr.Warning(_first_line(e))
+            return keep(heat), None, None, None, f'**{_first_line(e)}**'
+        except Exception as e: raise _user_error(e) from None
         ran = sum(MODEL_CALLS.values()) - calls
         how = f'{ran} model run(s)' if ran else 'heatmaps from the cache'
         status = f'mask: {b.mean():.0%} of the picture · {how} · {1000*(time.perf_counter() - t0):.0f} ms'
-        return (heat if heatmaps else gr.skip(), _big(overlay(img, soft)), editor_value(img, b),
+        return (keep(heat), _big(overlay(img, soft)), editor_value(img, b),
                 _big(Image.fromarray(b.astype(np.uint8)*255)), status)
 
     def slide(*args):  # a slider moved: the heatmaps on the page stay as they are

@@ -83,6 +83,23 @@ def test_bad_input_one_line_then_keeps_working(served):
     *_, status = preview(served, served['dir']/'scene.png', 0.5)
     assert status.startswith('mask:')
 
+def test_missing_weights_one_line(served):
+    "Real presets offline: the preview says which model is missing, the edit fails with that one line, the app carries on."
+    c, pic = served['client'], gradio_client.handle_file(str(served['dir']/'scene.png'))
+    *_, status = c.predict(pic, 'a purple triangle', 'a blue triangle', 'clipseg', 'sd15', 0.3, 8.0, 0, 50, api_name='/preview')
+    assert 'cannot load' in status and 'offline' in status, status
+    with pytest.raises(Exception, match='cannot load'):
+        c.predict(pic, 'a purple triangle', 'a blue triangle', 'clipseg', 'sd15', 1, 0, 2, 0.3, 8.0, None, api_name='/edit')
+    *_, status = preview(served, served['dir']/'scene.png', 0.5)
+    assert status.startswith('mask:')
+
+def test_core_does_not_import_gradio():
+    "Gradio is an optional extra: the package's other modules never import it."
+    import subprocess, sys
+    r = subprocess.run([sys.executable, '-c', "import sys, diffedit.edit, diffedit.cli; print('gradio' in sys.modules)"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.stdout.strip() == 'False', r.stderr
+
 def test_two_concurrent_edits_both_finish(served):
     "Two users press Edit at once (one of them with bad input): the queue runs both; the good one finishes."
     c1 = gradio_client.Client(served['url'], verbose=False, download_files=str(served['dir']/'c1'))
