@@ -6,13 +6,14 @@ Docs: https://diffedit-dev.github.io/diffedit/cli.html.md"""
 
 # %% ../nbs/13_cli.ipynb #3d9ecf66
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, json, os, signal, sys, tempfile, shutil, time, warnings
 from pathlib import Path
 import diffedit
-from .core import DiffEditError
+from .core import (DiffEditError, ArgError, METHODS, MAX_PIXELS, load_image, check_params, check_text, check_device,
+                           check_out_dir, OutDir, _out_names)  # none of these imports torch: mistakes fail in a blink
 
 # %% auto #0
-__all__ = ['main']
+__all__ = ['FLAGS', 'main']
 
 # %% ../nbs/13_cli.ipynb #dc32d705
 class _Parser(argparse.ArgumentParser):
@@ -20,48 +21,61 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
-_METHODS = ('clipseg', 'noise', 'intersection', 'union')  # as `diffedit.edit.METHODS`, without importing torch for --help
+_PRESETS = ('sd15', 'sd2', 'toy')  # as `diffedit.edit.PRESETS`, without importing torch
+# how a parameter of `edit` is spelled on the command line, for error messages
+FLAGS = dict(n='-n', seed='--seed', num_inference_steps='--steps', guidance_scale='--guidance', threshold='--threshold',
+             sigma='--sigma', strength='--strength', mask_strength='--mask-strength', eta='--eta', feather='--feather',
+             size='--size', batch_size='--batch-size', device='--device', out_dir='--out', force='--force', mask='--mask',
+             method='--method', models='--models', source='--source', target='--target', models_toy='--models toy',
+             scenes='--scenes', port='--port')
 
 def _parser()->argparse.ArgumentParser:
     p = _Parser(prog='diffedit', description='Text-driven image editing: CLIPSeg or DiffEdit masks, Stable Diffusion inpainting.')
     p.add_argument('--version', action='version', version=f'diffedit {diffedit.__version__}')
-    sub = p.add_subparsers(dest='command', required=True, metavar='{edit,demo,eval}')
+    sub = p.add_subparsers(dest='command', required=True, metavar='{edit,demo,eval,app}')
     e = sub.add_parser('edit', help='edit a picture: SOURCE becomes TARGET', description='Edit IMAGE so that SOURCE becomes TARGET; write N variations, the mask, a grid and edit.json into --out.')
-    e.add_argument('image', help='the picture: a path or an http(s) URL')
+    e.add_argument('image', help=f'the picture: a path or an http(s) URL (at most {MAX_PIXELS/1e6:.0f} megapixels)')
     e.add_argument('--source', required=True, help='what is in the picture now, e.g. "A horse"')
     e.add_argument('--target', required=True, help='what it should become, e.g. "A zebra"')
-    e.add_argument('-n', type=int, default=3, help='number of variations (default 3)')
+    e.add_argument('-n', type=int, default=3, help='number of variations, 1 to 100 (default 3)')
     e.add_argument('--seed', type=int, default=0, help='seed of the first variation; variation i uses seed+i (default 0)')
-    e.add_argument('--steps', type=int, default=None, help="denoising steps (default: the preset's, 50 for sd15)")
-    e.add_argument('--guidance', type=float, default=None, help="classifier-free guidance scale (default: the preset's, 7.5)")
+    e.add_argument('--steps', type=int, default=None, help="denoising steps, 1 to 1000 (default: the preset's, 50 for sd15)")
+    e.add_argument('--guidance', type=float, default=None, help="classifier-free guidance scale, 0 to 100 (default: the preset's, 7.5)")
     e.add_argument('--threshold', type=float, default=None, help="mask threshold in [0,1] (default: the mask method's)")
-    e.add_argument('--sigma', type=float, default=None, help='mask smoothing in pixels (default: 1/64 of the short side)')
-    e.add_argument('--strength', type=float, default=None, help="DDIM encoding ratio of inversion and decoding for the noise methods (default: the preset's, 0.5)")
-    e.add_argument('--mask-strength', type=float, default=None, help="noise strength of the DiffEdit mask (default: the preset's, 0.5 as in the paper)")
-    e.add_argument('--eta', type=float, default=None, help="DDIM decoding noise for the noise methods: 0 = deterministic (paper); default: the preset's (toy: 1), else 0 for -n 1, 1 for variations")
-    e.add_argument('--mask', default=None, help='your own mask (white = edit) instead of computing one')
+    e.add_argument('--sigma', type=float, default=None, help="mask smoothing in pixels at the models' size, 0 to 100 (default: 1/64 of the short side)")
+    e.add_argument('--strength', type=float, default=None, help="DDIM encoding ratio in (0,1] for the noise methods (default: the preset's, 0.5)")
+    e.add_argument('--mask-strength', type=float, default=None, help="noise strength in (0,1] of the DiffEdit mask (default: the preset's, 0.5 as in the paper)")
+    e.add_argument('--eta', type=float, default=None, help="DDIM decoding noise in [0,1] for the noise methods: 0 = deterministic (paper); default: the preset's (toy: 1), else 0 for -n 1, 1 for variations")
+    e.add_argument('--feather', type=int, default=None, help="soft edge of the paste-back in pixels, 0 to 256 (default: the preset's, 4)")
+    e.add_argument('--mask', default=None, help='your own mask (white = edit; transparent = keep) instead of computing one')
     e.add_argument('--out', default=None, help='output folder (default: IMAGE_STEM-edit in the current folder)')
     e.add_argument('--models', default='sd15', help='model preset: sd15, sd2 or toy (default sd15)')
     e.add_argument('--seg-model', default=None, help="CLIPSeg model: Hub id or local folder (default: the preset's)")
     e.add_argument('--inpaint-model', default=None, help="inpainting model: Hub id or local folder (default: the preset's)")
     e.add_argument('--sd-model', default=None, help="text-to-image model for --method noise/intersection/union (default: the preset's)")
-    e.add_argument('--method', default='clipseg', choices=_METHODS, help='how the mask is made (default clipseg)')
-    e.add_argument('--size', type=int, default=None, help="long side the models work at (default: the preset's)")
-    e.add_argument('--device', default=None, help='cpu, cuda, cuda:1... (default: cuda if available, else cpu)')
-    e.add_argument('--force', action='store_true', help='overwrite existing files in --out')
+    e.add_argument('--method', default='clipseg', choices=METHODS, help='how the mask is made (default clipseg)')
+    e.add_argument('--size', type=int, default=None, help="long side the models work at, a multiple of 8 from 64 to 2048 (default: the preset's)")
+    e.add_argument('--batch-size', type=int, default=None, help='variations repainted at once, 1 to 100 (default: what free GPU memory holds; CPU 4)')
+    e.add_argument('--device', default=None, help='cpu, cuda, cuda:1, mps (default: cuda if available, else cpu)')
+    e.add_argument('--force', action='store_true', help="replace an earlier edit's files in --out (never the input or your mask)")
     e.add_argument('--progress', action=argparse.BooleanOptionalAction, default=None,
                    help='show progress on stderr (default: only when stderr is a terminal)')
     d = sub.add_parser('demo', help='one toy-world edit with the shipped toy models (seconds on a CPU)')
     d.add_argument('--out', default='diffedit-demo', help='output folder (default diffedit-demo)')
     d.add_argument('--seed', type=int, default=None, help='toy scene seed (default: the first held-out scene)')
-    d.add_argument('--method', default='clipseg', choices=_METHODS, help='how the mask is made (default clipseg)')
+    d.add_argument('--method', default='clipseg', choices=METHODS, help='how the mask is made (default clipseg)')
     d.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
-    d.add_argument('--force', action='store_true', help='overwrite existing files in --out')
+    d.add_argument('--force', action='store_true', help="replace an earlier demo's files in --out")
     v = sub.add_parser('eval', help='score edits on held-out toy scenes')
     v.add_argument('--models', default='toy', help='model preset (default toy)')
-    v.add_argument('--scenes', type=int, default=50, help='number of held-out scenes (default 50)')
+    v.add_argument('--scenes', type=int, default=50, help='number of held-out scenes, 1 to 10000 (default 50)')
     v.add_argument('--methods', default='clipseg', help='comma-separated mask methods (default clipseg)')
     v.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
+    a = sub.add_parser('app', help='edit pictures in a web page (needs the app extra: pip install "diffedit[app]")')
+    a.add_argument('--models', default='sd15', help='model preset: sd15, sd2 or toy (default sd15)')
+    a.add_argument('--port', type=int, default=None, help='port to serve on (default: the first free one from 7860)')
+    a.add_argument('--share', action='store_true', help='also serve on a public gradio.live link')
+    a.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
     return p
 
 # %% ../nbs/13_cli.ipynb #505837ff
@@ -83,75 +97,120 @@ def _device(name):
     _say(f"running on {dev}" + ('' if dev.type == 'cuda' else ' (no CUDA GPU found: slow with full-size models)'))
     return dev
 
-def _precheck(a):
-    "Fail on an unreadable local picture or mask in a second, before the model libraries are imported (`edit` checks again)."
-    from diffedit.core import load_image
-    if a.n < 1: raise DiffEditError(f"-n {a.n}: ask for at least one variation")
-    if a.seed < 0: raise DiffEditError(f"--seed {a.seed}: use a whole number >= 0")
-    local = lambda s: s is not None and not s.lower().startswith(('http://', 'https://'))
-    if local(a.image): load_image(a.image)
-    if local(a.mask):
-        try: load_image(a.mask)
+def _check_models(name):
+    if name not in _PRESETS: raise ArgError(f"{{models}}={name!r}: unknown models preset; use one of {', '.join(_PRESETS)}")
+
+def _check_edit(a):
+    "Every argument of `diffedit edit` checked in a blink, before any model library loads (`edit` checks again)."
+    check_params(n=a.n, seed=a.seed, num_inference_steps=a.steps, guidance_scale=a.guidance, threshold=a.threshold, sigma=a.sigma,
+                 strength=a.strength, mask_strength=a.mask_strength, eta=a.eta, feather=a.feather, size=a.size, batch_size=a.batch_size)
+    a.source, a.target = check_text(a.source, a.target)
+    _check_models(a.models)
+    if a.device is not None: check_device(a.device)
+    local = [s is not None and not s.lower().startswith(('http://', 'https://')) for s in (a.image, a.mask)]
+    if local[0]: load_image(a.image, max_pixels=MAX_PIXELS)
+    if local[1]:
+        try: load_image(a.mask, max_pixels=MAX_PIXELS)
         except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
 
 def _edit(a, t0):
-    _precheck(a)
-    _quiet_libraries(_PROGRESS[0])
-    from diffedit.edit import edit, Models, check_out_dir, _out_names
-    stem = Path(a.image.split('?')[0]).stem or 'image'
-    out = Path(a.out) if a.out else Path(f'{stem}-edit')
+    _check_edit(a)
+    out = a.out if a.out is not None else f"{Path(a.image.split('?')[0]).stem or 'image'}-edit"
     seeds = [a.seed + i for i in range(a.n)]
-    check_out_dir(out, _out_names(seeds), a.image, a.force)  # fail now, not after minutes of work
-    models = Models(a.models, seg_model=a.seg_model, inpaint_model=a.inpaint_model, sd_model=a.sd_model, device=_device(a.device))
-    _say(f"editing {a.image}: {a.source!r} -> {a.target!r}, {a.n} variation(s), method {a.method}, models {a.models}")
-    res = edit(a.image, a.source, a.target, n=a.n, seed=a.seed, method=a.method, models=models, num_inference_steps=a.steps,
-               guidance_scale=a.guidance, threshold=a.threshold, sigma=a.sigma, mask=a.mask, strength=a.strength, mask_strength=a.mask_strength, eta=a.eta, size=a.size,
-               progress=_PROGRESS[0])
-    wall = time.perf_counter() - t0
-    paths = res.save(out, force=a.force, command=['diffedit', *a.argv], wall_seconds=round(wall, 3))
+    with OutDir(out, _out_names(seeds), a.image, a.force, a.mask) as od:  # reserved now: a folder we cannot write fails before the models run
+        _quiet_libraries(_PROGRESS[0])
+        from diffedit.edit import edit, Models
+        models = Models(a.models, seg_model=a.seg_model, inpaint_model=a.inpaint_model, sd_model=a.sd_model, device=_device(a.device))
+        _say(f"editing {a.image}: {a.source!r} -> {a.target!r}, {a.n} variation(s), method {a.method}, models {a.models}")
+        res = edit(a.image, a.source, a.target, n=a.n, seed=a.seed, method=a.method, models=models, num_inference_steps=a.steps,
+                   guidance_scale=a.guidance, threshold=a.threshold, sigma=a.sigma, mask=a.mask, strength=a.strength,
+                   mask_strength=a.mask_strength, eta=a.eta, feather=a.feather, size=a.size, batch_size=a.batch_size, progress=_PROGRESS[0])
+        wall = time.perf_counter() - t0
+        paths = res.save(od, command=['diffedit', *a.argv], wall_seconds=round(wall, 3))
     _say(f"done in {wall:.1f} s (models {res.timings['load_models']:.1f} s, mask {res.timings['mask']:.1f} s, "
          f"{'inpaint' if a.method == 'clipseg' else 'decode'} {res.timings.get('inpaint', res.timings.get('decode', 0)):.1f} s)")
     for p in paths: print(p)
     return res
 
+_DEMO = ['before.png', 'mask.png', 'after.png', 'demo.png']
+
 def _demo(a):
-    _quiet_libraries(True)
-    from diffedit.edit import check_out_dir, Models
-    check_out_dir(a.out, ['before.png', 'mask.png', 'after.png', 'demo.png'], None, a.force)
-    from diffedit.metrics import demo
-    kw = {} if a.seed is None else dict(seed=a.seed)
-    demo(a.out, method=a.method, models=Models('toy', device=_device(a.device)), **kw)
+    if a.seed is not None: check_params(seed=a.seed)
+    if a.device is not None: check_device(a.device)
+    with OutDir(a.out, _DEMO, force=a.force) as od:  # a second run fails here, before any library loads
+        _quiet_libraries(True)
+        from diffedit.edit import Models
+        from diffedit.metrics import demo
+        work = Path(tempfile.mkdtemp(dir=od.out, prefix='.diffedit-demo-'))
+        try:
+            demo(work, method=a.method, models=Models('toy', device=_device(a.device)), **({} if a.seed is None else dict(seed=a.seed)))
+            od.write({n: (work/n).read_bytes() for n in _DEMO})
+        finally: shutil.rmtree(work, ignore_errors=True)
 
 def _eval(a):
+    methods = tuple(m.strip() for m in a.methods.split(',') if m.strip())
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods: raise DiffEditError(f"--methods {a.methods!r}: use a comma-separated list of {', '.join(METHODS)}")
+    if not 1 <= a.scenes <= 10_000: raise ArgError(f"{{scenes}}={a.scenes}: use a whole number from 1 to 10000")
+    _check_models(a.models)
+    if a.device is not None: check_device(a.device)
     _quiet_libraries(True)
     from diffedit.edit import Models
-    methods = tuple(m.strip() for m in a.methods.split(',') if m.strip())
-    bad = [m for m in methods if m not in _METHODS]
-    if bad or not methods: raise DiffEditError(f"--methods {a.methods!r}: use a comma-separated list of {', '.join(_METHODS)}")
-    if a.scenes < 1: raise DiffEditError(f"--scenes {a.scenes}: use at least 1")
     from diffedit.metrics import evaluate
     print(evaluate(models=Models(a.models, device=_device(a.device)), scenes=a.scenes, methods=methods))
 
+def _app(a):
+    _check_models(a.models)
+    if a.device is not None: check_device(a.device)
+    if a.port is not None and not 1 <= a.port <= 65535: raise ArgError(f"{{port}}={a.port}: use a port from 1 to 65535")
+    try: from diffedit.app import launch
+    except ImportError as e:
+        if (e.name or '').split('.')[0] not in ('gradio', 'diffedit'): raise
+        raise DiffEditError('the app needs gradio: install the extra with pip install "diffedit[app]"') from None
+    launch(models=a.models, port=a.port, share=a.share, device=a.device)
+
 # %% ../nbs/13_cli.ipynb #3ac2ee75
+class _Terminated(BaseException):
+    "SIGTERM, raised where the program is, so that half-written output is cleaned up as for Ctrl-C."
+
+def _on_sigterm(signum, frame): raise _Terminated()
+
+def _notice(message, category, filename, lineno, file=None, line=None):
+    "Warnings as one line on stderr (ours start with 'diffedit:')."
+    m = str(message).splitlines()[0] if str(message).strip() else category.__name__
+    print(m if m.startswith('diffedit:') else f'diffedit: {category.__name__}: {m}', file=sys.stderr, flush=True)
+
 def main(argv=None, # arguments (default: sys.argv[1:])
-        )->int:     # exit code: 0 done, 1 bad input (one line on stderr), 2 bad command line
+        )->int:     # exit code: 0 done, 1 bad input or failure (one line on stderr), 2 bad command line, 130/143 interrupted
     "The `diffedit` console script."
     t0 = time.perf_counter()
     argv = sys.argv[1:] if argv is None else [str(x) for x in argv]
     a = _parser().parse_args(argv)
     a.argv = argv
     _PROGRESS[0] = sys.stderr.isatty() if getattr(a, 'progress', None) is None else a.progress
+    old_term, old_show = signal.getsignal(signal.SIGTERM), warnings.showwarning
+    try: signal.signal(signal.SIGTERM, _on_sigterm)  # only the main thread may set handlers
+    except ValueError: old_term = None
+    warnings.showwarning = _notice
     try:
         if a.command == 'edit': _edit(a, t0)
-        elif a.command == 'demo': _demo(a)
-        elif a.command == 'eval': _eval(a)
-    except DiffEditError as e:
-        print(f"diffedit {a.command}: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("diffedit: interrupted", file=sys.stderr)
-        return 130
+        else: dict(demo=_demo, eval=_eval, app=_app)[a.command](a)
+    except ArgError as e: return _fail(a, e.render(FLAGS))
+    except DiffEditError as e: return _fail(a, str(e))
+    except KeyboardInterrupt: return _fail(a, 'interrupted (Ctrl-C); nothing was written', 130)
+    except _Terminated: return _fail(a, 'terminated (SIGTERM); nothing was written', 143)
+    except Exception as e:  # a bug or a library failure we did not foresee: still one line, with the way to the traceback
+        if os.environ.get('DIFFEDIT_DEBUG'): raise
+        first = (str(e).strip().splitlines() or [''])[0][:200]
+        return _fail(a, f"unexpected {type(e).__name__}: {first} (rerun with DIFFEDIT_DEBUG=1 for the traceback, and please report it)")
+    finally:
+        if old_term is not None: signal.signal(signal.SIGTERM, old_term)
+        warnings.showwarning = old_show
     return 0
+
+def _fail(a, line, code=1)->int:
+    print(f"diffedit {a.command}: error: {line}", file=sys.stderr, flush=True)
+    return code
 
 # %% ../nbs/13_cli.ipynb #5f631a5c
 if __name__ == '__main__': sys.exit(main())  # `python -m diffedit.cli` works like the `diffedit` script

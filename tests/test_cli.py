@@ -99,7 +99,7 @@ def test_no_overwrite_without_force(w):
     assert run(*args).returncode == 0
     first = sha(w/'f'/'edit_0_seed0.png')
     r = run(*args[:5], 'a dog', *args[6:])
-    assert r.returncode != 0 and 'already exists' in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode == 1 and 'already holds' in r.stderr and '--force' in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert sha(w/'f'/'edit_0_seed0.png') == first
     r = run(*args[:5], 'a dog', *args[6:], '--force')
     assert r.returncode == 0, r.stderr
@@ -119,7 +119,7 @@ BAD = {  # name: (arguments after IMAGE's place, text the one-line error must co
     'empty source': (['{w}/in.png', '--source', ' ', '--target', 'a zebra'], 'source prompt is empty'),
     'empty target': (['{w}/in.png', '--source', 'a horse', '--target', ''], 'target prompt is empty'),
     'source == target': (['{w}/in.png', '--source', 'a horse', '--target', 'A horse'], 'the same'),
-    'n < 1': (['{w}/in.png', '--source', 'a horse', '--target', 'a zebra', '-n', '0'], 'at least one'),
+    'n < 1': (['{w}/in.png', '--source', 'a horse', '--target', 'a zebra', '-n', '0'], '-n=0'),
     'not a model folder': (['{w}/in.png', '--source', 'a horse', '--target', 'a zebra', '--mask', '{w}/mask.png',
                             '--inpaint-model', '{w}/notamodel'], 'cannot load the inpainting model'),
     'a model of the wrong kind': (['{w}/in.png', '--source', 'a horse', '--target', 'a zebra', '--mask', '{w}/mask.png',
