@@ -319,13 +319,14 @@ def launch(models:str='toy', # the models preset selected at start
            share:bool=False, # also serve it on a public gradio.live link (on Colab, say)
            device=None,      # None: CUDA if available, else CPU
            block:bool=True,  # wait until stopped (Ctrl+C); False: return the running app
+           **kwargs,         # more options for gradio's `Blocks.launch` (e.g. `inline=False`, `auth`)
           ):
     "Start the app on localhost and print its URL."
     quiet_libraries()  # no 'Loading weights' bars or deprecation notes in the server's log; denoising bars stay
     warnings.filterwarnings('ignore', module='gradio')  # its queue's pandas deprecation notes, once per request
     demo = build_app(models, device).queue()
     _, url, share_url = demo.launch(server_name='127.0.0.1', server_port=port, share=share, prevent_thread_lock=True,
-                                    quiet=True, show_error=True)
+                                    quiet=True, show_error=True, **kwargs)
     print(f'diffedit app: {share_url or url}', flush=True)
     if block: demo.block_thread()
     return demo
