@@ -47,9 +47,8 @@ def _embed(pipe, texts:list)->Tensor:
     long = [t for t in dict.fromkeys(texts) if t not in _TRUNCATED and len(tk(t, verbose=False).input_ids) > limit]
     if long:
         _TRUNCATED.update(long)
-        what = 'a prompt is' if len(long) == 1 else f'{len(long)} prompts are'
-        warnings.warn(f"diffedit: {what} over the text encoder's {limit} tokens and truncated "
-                      f"({', '.join(repr(t[:40] + '...') for t in long)}); shorten it to keep every word", stacklevel=2)
+        # the wording of `diffedit.segment`'s notice, so that the CLIPSeg and noise paths read alike
+        warnings.warn(f"diffedit: {len(long)} prompt(s) longer than the text encoder's {limit} tokens were cut to {limit}", stacklevel=2)
     tok = tk(texts, padding='max_length', max_length=limit, truncation=True, return_tensors='pt')
     te = pipe.text_encoder
     mask = tok.attention_mask.to(te.device) if getattr(te.config, 'use_attention_mask', False) else None
