@@ -15,7 +15,7 @@ from PIL import Image
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # offline by default: no usage reports, no version check
 import gradio as gr
 from .core import DiffEditError, load_image, overlay, quiet_libraries
-from .resize import resize_for_sd, sd_size
+from .resize import resize_for_sd, sd_size, restore_size
 from .segment import clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, smooth_mask, threshold_mask, default_sigma
 from .inpaint import _mask_array
@@ -23,18 +23,20 @@ from .noise import noise_difference, normalise_map, noise_mask
 from .edit import PRESETS, METHODS, Models, edit
 
 # %% auto #0
-__all__ = ['MODEL_CALLS', 'mask_maps', 'maps_to_mask', 'editor_value', 'editor_mask', 'mask_defaults', 'build_app', 'launch']
+__all__ = ['MODEL_CALLS', 'mask_maps', 'maps_to_mask', 'picture_mask', 'editor_value', 'editor_mask', 'mask_defaults',
+           'build_app', 'launch']
 
 # %% ../nbs/09_app.ipynb #a4b6f15f
 MODEL_CALLS = collections.Counter()  # model runs behind the mask preview, per kind ('clipseg', 'noise')
-_MAPS = collections.OrderedDict()    # (picture, prompts, models...) -> maps; the last `_MAPS_KEEP` are kept
+_MAPS = collections.OrderedDict()    # (kind, picture, prompts, models...) -> map; the last `_MAPS_KEEP` are kept
 _MAPS_KEEP = 32
 _LOCK = threading.RLock()            # one model run at a time: pipelines keep state (schedulers) between calls
 _CACHE_LOCK = threading.Lock()
 
 def _preset_default(preset, name, kind, fallback):
     "A preset's tuned default of `name` for mask `kind` ('clipseg' or 'noise'), else `fallback`."
-    return PRESETS[preset].get('defaults', {}).get(name, {}).get(kind, fallback)
+    v = PRESETS[preset].get('defaults', {}).get(name, fallback)
+    return v.get(kind, fallback) if isinstance(v, dict) else v
 
 def _param_default(fn, name): return inspect.signature(fn).parameters[name].default
 
@@ -47,13 +49,12 @@ def mask_maps(models:Models,   # the models (`Models('toy')`); loaded once per p
               method:str='clipseg', # one of `METHODS`: which maps the mask needs
               seed:int=0,      # seed of the noise draws (methods using the noise mask)
               num_inference_steps:int=None, # timestep grid of the noise mask; None: the preset's
-             )->dict:          # {'clipseg': (2,H,W) heatmaps at the picture's size, 'noise': (h,w) map at the work size}
+             )->dict:          # {'clipseg': (2,h,w) heatmaps, 'noise': (h,w) map}, at the size the models work at
     "The model outputs a mask needs, computed once per picture, prompts and models, then served from a cache."
     image = load_image(image)
     if method not in METHODS: raise DiffEditError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     steps = num_inference_steps or models.num_inference_steps
-    pic = (image.size, hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest())
-    out = {}
+    pic, work, out = (image.size, hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()), None, {}
     for kind in _kinds(method):
         key = (kind, pic, source, target, models.preset, str(models.ids), str(models.device)) + ((seed, steps) if kind == 'noise' else ())
         with _CACHE_LOCK: out[kind] = _MAPS.get(key)
@@ -61,54 +62,58 @@ def mask_maps(models:Models,   # the models (`Models('toy')`); loaded once per p
             with _LOCK:  # a preview waits here while a model runs; served from the cache, it does not
                 with _CACHE_LOCK: out[kind] = _MAPS.get(key)  # another request may have computed it meanwhile
                 if out[kind] is None:
+                    if work is None: work = resize_for_sd(image, size=models.size).image  # what `edit` gives the models
                     MODEL_CALLS[kind] += 1
-                    if kind == 'clipseg': out[kind] = clipseg_heatmaps(models.seg, image, [source, target])
-                    else: out[kind] = _noise_map(models, image, source, target, seed, steps)
+                    if kind == 'clipseg': out[kind] = clipseg_heatmaps(models.seg, work, [source, target])
+                    else: out[kind] = _noise_map(models, work, source, target, seed, steps)
         with _CACHE_LOCK:
             _MAPS[key] = out[kind]; _MAPS.move_to_end(key)
             while len(_MAPS) > _MAPS_KEEP: _MAPS.popitem(last=False)
     return out
 
-def _noise_map(models, image, source, target, seed, steps)->torch.Tensor:
-    "`noise_mask`'s map before smoothing and threshold: normalised noise difference, at the work size."
+def _noise_map(models, work, source, target, seed, steps)->torch.Tensor:
+    "`noise_mask`'s map before smoothing and threshold: the normalised noise difference, at the work size."
     d = PRESETS[models.preset].get('defaults', {})
-    r = resize_for_sd(image, size=models.size).image
-    raw = noise_difference(models.sd, r, source, target, n=d.get('noise_draws', _param_default(noise_mask, 'n')),
+    raw = noise_difference(models.sd, work, source, target, n=d.get('noise_draws', _param_default(noise_mask, 'n')),
                            strength=d.get('mask_strength', _param_default(noise_mask, 'strength')), seed=seed, num_inference_steps=steps)
     if not raw.any():
         raise EmptyMaskError(f"the mask is empty: the model predicts the same noise for {source!r} and {target!r}; "
                              "make the target text differ from the source")
-    return F.interpolate(normalise_map(raw)[None, None], size=(r.height, r.width), mode='bilinear', align_corners=False)[0, 0]
+    return F.interpolate(normalise_map(raw)[None, None], size=(work.height, work.width), mode='bilinear', align_corners=False)[0, 0]
 
 # %% ../nbs/09_app.ipynb #6d328f76
 def maps_to_mask(maps:dict,        # from `mask_maps`
-                 size:tuple,       # the picture's (width, height)
                  method:str='clipseg', # one of `METHODS`
                  threshold:float=0.3,  # mask threshold in [0,1] (both masks, for 'intersection' and 'union')
-                 sigma:float=None,     # smoothing in pixels; None: 1/64 of the short side
+                 sigma:float=None,     # smoothing in pixels of the maps; None: 1/64 of the short side
                  source:str=None,      # the source prompt, named when the mask is empty
-                )->tuple:              # (soft (H,W) float32, binary (H,W) bool), at the picture's size
+                )->tuple:              # (soft (h,w) float32, binary (h,w) bool), at the size the models work at
     "The edit mask from cached maps, as `edit` makes it: no model runs, so it is cheap to redo per slider move."
-    w, h = size
-    masks = []
+    found = []
     if 'clipseg' in _kinds(method):
         heat = maps['clipseg']
-        s, b = edit_mask(heat[0], heat[1], sigma=sigma, threshold=threshold, source=source)
-        masks.append((torch.as_tensor(s, dtype=torch.float32), torch.as_tensor(b)))
-    if 'noise' in _kinds(method):
+        found.append(edit_mask(heat[0], heat[1], sigma=sigma, threshold=threshold, source=source))
+    if 'noise' in _kinds(method):  # `noise_mask`'s last steps
         up = maps['noise']
         s = smooth_mask(up, default_sigma(*up.shape) if sigma is None else sigma).clamp(0, 1)
         b = threshold_mask(s, threshold)
         if not b.any():
             raise EmptyMaskError(f"the mask is empty: no part of the image differs enough between the prompts "
                                  f"(strongest {s.max():.2f} <= threshold {threshold}); lower the threshold")
-        s = F.interpolate(s[None, None], size=(h, w), mode='bilinear', align_corners=False)[0, 0]
-        masks.append((s, torch.from_numpy(_mask_array(b, size).copy())))
-    if len(masks) == 1: soft, b = masks[0]
-    elif method == 'intersection': soft, b = torch.minimum(masks[0][0], masks[1][0]), masks[0][1] & masks[1][1]
-    else: soft, b = torch.maximum(masks[0][0], masks[1][0]), masks[0][1] | masks[1][1]
-    if not b.any(): raise EmptyMaskError("the mask is empty: the CLIPSeg and noise masks do not overlap; try method='union' or a lower threshold")
-    return soft.numpy(), b.numpy()
+        found.append((s, b))
+    soft = [torch.as_tensor(f[0], dtype=torch.float32) for f in found]
+    bins = [torch.as_tensor(np.asarray(f[1], dtype=bool)) for f in found]
+    if method == 'intersection': soft, binary = torch.minimum(*soft), bins[0] & bins[1]
+    elif method == 'union': soft, binary = torch.maximum(*soft), bins[0] | bins[1]
+    else: soft, binary = soft[0], bins[0]
+    if not binary.any(): raise EmptyMaskError("the mask is empty: the CLIPSeg and noise masks do not overlap; try the union method or a lower threshold")
+    return soft.numpy(), binary.numpy()
+
+def picture_mask(binary,  # (h,w) bool mask at the models' size
+                 size,    # the picture's (width, height)
+                )->np.ndarray: # (H,W) bool
+    "A work-size mask (a painted one, say) at the picture's size: `restore_size`'s bilinear, then more than half."
+    return restore_size(torch.from_numpy(np.asarray(binary, bool)), tuple(size)).numpy()
 
 # %% ../nbs/09_app.ipynb #6139bdce
 _SHOW = 256  # small pictures (the toy world's 64 px) are shown enlarged, pixel for pixel
@@ -144,17 +149,18 @@ def _user_error(e:Exception)->gr.Error:
     "A one-line `gr.Error` for the page: our messages as they are (the CLI's), anything else with its type."
     return gr.Error(_first_line(e) if isinstance(e, DiffEditError) else f"{type(e).__name__}: {_first_line(e)}", print_exception=False)
 
-_PICTURES = collections.OrderedDict()  # path -> PIL image: the page sends the picture's path on every slider move
+_PICTURES = collections.OrderedDict()  # (path, size) -> PIL image: the page sends the picture's path on every slider move
 
-def _picture(path)->Image.Image:
+def _picture(path, size=None)->Image.Image:
+    "The page's picture, read once per upload; with `size`, its copy at the models' size (`resize_for_sd`)."
     if path is None: raise DiffEditError("no picture: upload one, paste its URL, or pick an example")
-    path = str(path)
+    key = (str(path), size)
     with _CACHE_LOCK:
-        if path in _PICTURES: _PICTURES.move_to_end(path); return _PICTURES[path]
-    im = load_image(path)
+        if key in _PICTURES: _PICTURES.move_to_end(key); return _PICTURES[key]
+    im = load_image(path) if size is None else resize_for_sd(_picture(path), size=size).image
     with _CACHE_LOCK:
-        _PICTURES[path] = im
-        while len(_PICTURES) > 8: _PICTURES.popitem(last=False)
+        _PICTURES[key] = im
+        while len(_PICTURES) > 16: _PICTURES.popitem(last=False)
     return im
 
 def _prompts(source, target):
@@ -164,15 +170,15 @@ def _prompts(source, target):
 
 def mask_defaults(preset:str,        # a key of `PRESETS`
                   method:str,        # one of `METHODS`
-                  image=None,        # the picture (PIL), for the smoothing's default of presets without one
+                  image=None,        # the picture (PIL), for the smoothing's default of presets without one (1/64 of the work size's short side)
                  )->tuple:           # (threshold, sigma)
     "The mask sliders' starting values: the preset's tuned defaults, else `edit`'s."
     kind = 'noise' if method == 'noise' else 'clipseg'
     thr = _preset_default(preset, 'threshold', kind, _param_default(noise_mask if kind == 'noise' else edit_mask, 'threshold'))
     sigma = _preset_default(preset, 'sigma', kind, None)
-    if sigma is None and image is None: sigma = 8.0
-    elif sigma is None:  # 1/64 of the short side of the map: the picture's (CLIPSeg) or the work size's (noise)
-        sigma = default_sigma(*(image.size if kind == 'clipseg' else sd_size(*image.size, size=PRESETS[preset]['size'])))
+    if sigma is None:  # `edit`'s: 1/64 of the short side of the size the models work at
+        size = PRESETS[preset]['size']
+        sigma = default_sigma(*(sd_size(*image.size, size=size) if image is not None else (size, size)))
     return thr, round(float(sigma), 1)
 
 # %% ../nbs/09_app.ipynb #bc0bcf8d
@@ -201,12 +207,13 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
             return keep([]), None, None, None, 'Upload a picture (or pick an example), then say what is in it and what it should become.'
         heat = []
         try:
-            img, (source, target) = _picture(picture), _prompts(source, target)
-            maps = mask_maps(Models(preset, device=device), img, source, target, method, int(seed), int(steps))
-            if 'clipseg' in maps: heat += [(_big(overlay(img, maps['clipseg'][0])), f'source: {source}'),
-                                           (_big(overlay(img, maps['clipseg'][1])), f'target: {target}')]
-            if 'noise' in maps: heat += [(_big(overlay(img, maps['noise'])), 'noise difference')]
-            soft, b = maps_to_mask(maps, img.size, method, float(threshold), float(sigma), source)
+            (source, target), mods = _prompts(source, target), Models(preset, device=device)
+            work = _picture(picture, mods.size)  # what the models see: the mask is made and painted at this size
+            maps = mask_maps(mods, work, source, target, method, int(seed), int(steps))
+            if 'clipseg' in maps: heat += [(_big(overlay(work, maps['clipseg'][0])), f'source: {source}'),
+                                           (_big(overlay(work, maps['clipseg'][1])), f'target: {target}')]
+            if 'noise' in maps: heat += [(_big(overlay(work, maps['noise'])), 'noise difference')]
+            soft, b = maps_to_mask(maps, method, float(threshold), float(sigma), source)
         except EmptyMaskError as e:  # the sliders or the prompts fix it: said on the page, no pop-up per slider move
             return keep(heat), None, None, None, f'**{_first_line(e)}**'
         except DiffEditError as e:
@@ -216,14 +223,14 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
         ran = sum(MODEL_CALLS.values()) - calls
         how = f'{ran} model run(s)' if ran else 'heatmaps from the cache'
         status = f'mask: {b.mean():.0%} of the picture · {how} · {1000*(time.perf_counter() - t0):.0f} ms'
-        return (keep(heat), _big(overlay(img, soft)), editor_value(img, b),
+        return (keep(heat), _big(overlay(work, soft)), editor_value(work, b),
                 _big(Image.fromarray(b.astype(np.uint8)*255)), status)
 
     def slide(*args):  # a slider moved: the heatmaps on the page stay as they are
         return preview(*args, heatmaps=False)
 
-    def brush(value, picture):
-        try: m = editor_mask(value, _picture(picture).size)
+    def brush(value, picture, preset):
+        try: m = editor_mask(value, _picture(picture, PRESETS[preset]['size']).size)
         except DiffEditError: return None
         return None if m is None else _big(Image.fromarray(m.astype(np.uint8)*255))
 
@@ -243,14 +250,14 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
                  progress=gr.Progress(track_tqdm=True)):
         t0 = time.perf_counter()
         try:
-            img = _picture(picture)
-            mods = Models(preset, device=device)
-            mask, painted = None, editor_mask(editor, img.size)
+            img, mods = _picture(picture), Models(preset, device=device)
+            work = _picture(picture, mods.size)
+            mask, painted = None, editor_mask(editor, work.size)
             if painted is not None:  # the brush changed the mask: edit with it as the user's own mask
-                try: computed = maps_to_mask(mask_maps(mods, img, *_prompts(source, target), method, int(seed), int(steps)),
-                                             img.size, method, float(threshold), float(sigma))[1]
+                try: computed = maps_to_mask(mask_maps(mods, work, *_prompts(source, target), method, int(seed), int(steps)),
+                                             method, float(threshold), float(sigma))[1]
                 except DiffEditError: computed = None
-                if computed is None or (painted != computed).any(): mask = Image.fromarray(painted.astype(np.uint8)*255)
+                if computed is None or (painted != computed).any(): mask = Image.fromarray(picture_mask(painted, img.size).astype(np.uint8)*255)
             progress(0, desc='editing')
             with _LOCK:
                 res = edit(img, source, target, n=int(n), seed=int(seed), method=method, models=mods,
@@ -308,7 +315,7 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
                ).then(preview, prev_in, prev_out, api_visibility='private', concurrency_id='preview', concurrency_limit=4)
         for ev in (source.submit, target.submit, source.blur, target.blur, seed.submit, steps.release):
             ev(preview, prev_in, prev_out, api_visibility='private', concurrency_id='preview', concurrency_limit=4)
-        editor.change(brush, [editor, picture], mask, api_name='brush', show_progress='hidden', queue=False)
+        editor.change(brush, [editor, picture, preset], mask, api_name='brush', show_progress='hidden', queue=False)
         url.submit(load_url, url, picture, api_name='load_url')
         go.click(run_edit, [picture, source, target, method, preset, n, seed, steps, threshold, sigma, editor],
                  [results, files, status], api_name='edit', concurrency_id='edit', concurrency_limit=1)

@@ -26,9 +26,10 @@ def served(tmp_path_factory):
     "The app on a free port, a client, and a toy scene saved as a file."
     d = tmp_path_factory.mktemp('app')
     sc = toy_scene(SEED); sc.image.save(d/'scene.png')
+    big = toy_scene(2_000_000_004, size=(150, 100)).image; big.save(d/'big.png')  # a blue triangle, larger than the toy models' 64 px, not square
     demo = app.launch(models='toy', port=free_port(), device='cpu', block=False)
     client = gradio_client.Client(demo.local_url, verbose=False, download_files=str(d/'downloads'))
-    yield dict(client=client, dir=d, scene=sc, url=demo.local_url)
+    yield dict(client=client, dir=d, scene=sc, big=big, url=demo.local_url)
     demo.close()
 
 def preview(c, pic, threshold, sigma=1.0, method='clipseg', source='a purple triangle', target='a blue triangle'):
@@ -55,13 +56,13 @@ def test_preview_second_threshold_without_model_call(served):
     assert ((np.asarray(res.mask) > 127) == b).all()
 
 def test_edit_matches_edit_byte_for_byte(served):
-    "The Edit button's pictures, mask and record are `edit()`'s with the same seed, to the byte."
+    "The Edit button's pictures, mask and record are `edit()`'s with the same seed, to the byte (a picture larger than the work size)."
     kw = dict(n=2, seed=5, method='clipseg', num_inference_steps=4, threshold=0.4, sigma=1.0)
     gallery, files, status = served['client'].predict(
-        gradio_client.handle_file(str(served['dir']/'scene.png')), 'a purple triangle', 'a blue triangle', kw['method'],
+        gradio_client.handle_file(str(served['dir']/'big.png')), 'a blue triangle', 'a red triangle', kw['method'],
         'toy', kw['n'], kw['seed'], kw['num_inference_steps'], kw['threshold'], kw['sigma'], None, api_name='/edit')
     got = {Path(f).name: Path(f) for f in files}
-    res = edit(served['scene'].image, 'a purple triangle', 'a blue triangle', models=Models('toy', device='cpu'), progress=False, **kw)
+    res = edit(served['big'], 'a blue triangle', 'a red triangle', models=Models('toy', device='cpu'), progress=False, **kw)
     want = res.save(served['dir']/'direct')
     for p in want:
         if p.suffix == '.png': assert got[p.name].read_bytes() == p.read_bytes(), p.name
@@ -112,3 +113,19 @@ def test_two_concurrent_edits_both_finish(served):
     for (gallery, files, status), seed in zip(outs, (1, 2)):
         assert any(Path(f).name == f'edit_0_seed{seed}.png' for f in files)
     with pytest.raises(Exception, match='source and target are the same'): jobs[2].result(timeout=300)
+
+def test_painted_mask_is_used(served):
+    "A mask painted with the brush (the editor's layer, at the models' size) is the edit's mask, at the picture's size."
+    from diffedit.resize import resize_for_sd
+    d, big = served['dir'], served['big']
+    work = resize_for_sd(big, size=64).image
+    layer = np.zeros((work.height, work.width, 4), np.uint8); layer[5:20, 5:30] = app._MASK_RGBA
+    work.save(d/'work.png'); Image.fromarray(layer, 'RGBA').save(d/'layer.png')
+    ed = dict(background=gradio_client.handle_file(str(d/'work.png')), layers=[gradio_client.handle_file(str(d/'layer.png'))], composite=None)
+    gallery, files, status = served['client'].predict(gradio_client.handle_file(str(d/'big.png')), 'a blue triangle', 'a red triangle',
+                                                      'clipseg', 'toy', 1, 0, 2, 0.4, 1.0, ed, api_name='/edit')
+    assert 'your painted mask' in status
+    got = {Path(f).name: Path(f) for f in files}
+    want = app.picture_mask(layer[..., 3] > 0, big.size)
+    assert ((np.asarray(Image.open(got['mask.png'])) > 127) == want).all()
+    assert json.loads(got['edit.json'].read_text())['params']['mask'] == 'given'

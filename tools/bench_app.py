@@ -68,7 +68,7 @@ def main():
         maps = app.mask_maps(Models('toy', device='cpu'), img, a.source, a.target, a.method)
         only = []
         for th in ths:
-            t = time.perf_counter(); app.maps_to_mask(maps, img.size, a.method, th, 1.0); only.append(time.perf_counter() - t)
+            t = time.perf_counter(); app.maps_to_mask(maps, a.method, th, 1.0); only.append(time.perf_counter() - t)
         print(f'slider move, round trip    ({a.repeats}x): {stats(trip)}   [{status}]')
         print(f'slider move, gradio_client (10x): {stats(client)}')
         print(f'slider move, mask only     ({a.repeats}x): {stats(only)}')
