@@ -241,7 +241,10 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
         return thr, gr.update(value=sig, maximum=max(16, 2*sig)), PRESETS[preset]['num_inference_steps']
 
     def load_url(url):
-        try: im = load_image((url or '').strip())
+        url = (url or '').strip()
+        if not url.lower().startswith(('http://', 'https://')):  # never a path or file:// URL: the page may be shared
+            raise gr.Error('paste an http(s):// URL of a picture, or upload the file in the picture box', print_exception=False)
+        try: im = load_image(url)
         except DiffEditError as e: raise _user_error(e) from None
         p = Path(tempfile.mkdtemp(prefix='diffedit-app-'))/'picture.png'; im.save(p)
         return str(p)

@@ -81,6 +81,8 @@ def test_bad_input_one_line_then_keeps_working(served):
     with pytest.raises(Exception) as e:
         served['client'].predict('https://', api_name='/load_url')
     assert 'cannot read image' in str(e.value)
+    for local in (str(served['dir']/'scene.png'), (served['dir']/'scene.png').as_uri()):  # a shared page must not read the server's files
+        with pytest.raises(Exception, match=r'paste an http\(s\):// URL'): served['client'].predict(local, api_name='/load_url')
     *_, status = preview(served, served['dir']/'scene.png', 0.5)
     assert status.startswith('mask:')
 
