@@ -473,16 +473,18 @@ class OutDir:
             for name, data in files.items():
                 with open(tmp/name, 'xb') as f: f.write(data)  # mode 0666 less the umask
             old = Path(tempfile.mkdtemp(dir=self.out, prefix='.diffedit-old-'))
-            with _signals_held():
-                stale = [p for p in self.out.iterdir() if (OURS.fullmatch(p.name) or p.name in files)
-                         and not _same(p, self.input) and not _same(p, self.mask)]
-                try:
-                    for p in stale: os.replace(p, old/p.name); moved.append(p)
-                    for name in files: os.replace(tmp/name, self.out/name); placed.append(name)
-                except BaseException:  # put the previous run's files back: all or nothing
-                    for name in placed: os.remove(self.out/name)
-                    for p in moved: os.replace(old/p.name, p)
-                    raise
+            stale = [p for p in self.out.iterdir() if (OURS.fullmatch(p.name) or p.name in files)
+                     and not _same(p, self.input) and not _same(p, self.mask)]
+            try:  # noted before each move, so that a signal between the two cannot lose a file
+                for p in stale: moved.append(p); os.replace(p, old/p.name)
+                for name in files: placed.append(name); os.replace(tmp/name, self.out/name)
+            except BaseException:  # an error or a signal: put the previous run's files back, all or nothing
+                with _signals_held():
+                    for name in placed:
+                        if not (tmp/name).exists() and (self.out/name).exists(): os.remove(self.out/name)
+                    for p in moved:
+                        if (old/p.name).exists(): os.replace(old/p.name, p)
+                raise
         except OSError as e:
             raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror or e}; nothing was written (free some space or pick another folder)") from None
         finally:

@@ -262,7 +262,8 @@ class EditResult:
         "Write the pictures, the mask, the grid and `edit.json` (strict JSON) into `out_dir`: all files or none."
         names = _out_names(self.seeds)
         rec = json.dumps(self.record(files=names, **extra), indent=1, default=str, allow_nan=False) + '\n'
-        data = dict(zip(names, [*map(_png, [*self.images, self.mask, self.grid()]), rec.encode()]))
+        try: data = dict(zip(names, [*map(_png, [*self.images, self.mask, self.grid()]), rec.encode()]))
+        except OSError as e: raise DiffEditError(f"cannot encode the pictures as PNG ({e}); nothing was written") from None
         if isinstance(out_dir, OutDir): return out_dir.write(data)
         with OutDir(out_dir, names, self.params.get('input'), force, self.params.get('mask')) as out:
             return out.write(data)
@@ -311,8 +312,7 @@ def edit(image,                       # picture: path, URL or PIL image (at most
     t = dict(load_image=time.perf_counter() - tick); tick = time.perf_counter()
     ids = _needed(models, method, mask)
     _load(models, ids, progress)
-    notes = _long_prompts(models, ids, dict(source=source, target=target))
-    for note in notes: warnings.warn(f"diffedit: {note}", stacklevel=2)
+    notes = _long_prompts(models, ids, dict(source=source, target=target))  # the lessons' functions truncate them, with a notice
     t['load_models'] = time.perf_counter() - tick; tick = time.perf_counter()
     # 2. the mask, at the models' size: where the source is and the target is not
     if user_mask is None: heat, soft, binary = _mask(models, r.image, source, target, method, s, seed)
@@ -324,7 +324,7 @@ def edit(image,                       # picture: path, URL or PIL image (at most
     t['inpaint' if method == 'clipseg' else 'decode'] = time.perf_counter() - tick; tick = time.perf_counter()
     # 4. paste back at the input's size: every pixel outside the mask is the input's
     full = _upsample(binary, img.size) if user_mask is None else user_mask
-    out = [paste_back(img, im, full, feather=s['feather']) for im in ims]
+    out = paste_back(img, ims, full, feather=s['feather'])
     t['paste_back'] = time.perf_counter() - tick
     t['total'] = time.perf_counter() - t0
     params = _record(image, img, r, source, target, n, seed, seeds, method, models, ids, s, mask, notes)

@@ -1,0 +1,312 @@
+"""`diffedit edit` as a hostile user runs it (issue 10): every bad input and every fault ends with one clear line.
+
+Each failing case must: exit 1 (2 for command-line syntax; 130/143 for Ctrl-C/SIGTERM), print exactly one line on
+stderr naming the fix, no traceback, leave nothing in the output folder (or an existing folder byte-identical), and
+leave the input untouched. A run that succeeds writes all files, with the umask's mode, and strict JSON.
+Runs use the shipped toy models at 64 px (or tiny random ones saved to folders), so the suite stays fast.
+"""
+import hashlib, json, os, shutil, signal, subprocess, sys, textwrap, time
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+
+ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1'}
+ENV.pop('DIFFEDIT_DEBUG', None)
+# run `main` in a fresh interpreter, after the driver's own setup (a fault to inject); report whether torch was imported
+DRIVER = """
+import os, sys, signal, builtins, importlib
+{setup}
+import diffedit.cli
+code = diffedit.cli.main(sys.argv[1:])
+print('TORCH' if 'torch' in sys.modules else 'NOTORCH')
+sys.exit(code)
+"""
+
+def run(*args, setup='', env=None, umask=None, cwd=None, wait=True):
+    "Run the CLI (through DRIVER) with `args`; return the CompletedProcess, or the Popen if not `wait`."
+    cmd = [sys.executable, '-c', DRIVER.format(setup=textwrap.dedent(setup)), *[str(a) for a in args]]
+    kw = dict(env=env or ENV, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+              preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+    if not wait: return subprocess.Popen(cmd, **kw)
+    return subprocess.run(cmd, timeout=300, **kw)
+
+def snapshot(d:Path, deep=True)->dict:
+    "Every file in `d` (below it too if `deep`; hidden ones too) with its hash: the folder's exact state."
+    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else 'dir'
+            for p in sorted(d.rglob('*') if deep else d.iterdir())} if d.exists() else None
+
+def one_line(r, code=1, contains=()):
+    "The failure contract: exit code, exactly one stderr line, no traceback, the expected words."
+    err = r.stderr.strip()
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert len(err.splitlines()) == 1, r.stderr
+    assert 'Traceback' not in r.stderr, r.stderr
+    for c in ([contains] if isinstance(contains, str) else contains): assert c in err, (c, err)
+
+def strict_json(p): return json.loads(Path(p).read_text(), parse_constant=lambda c: pytest.fail(f'{c} in {p}'))
+
+@pytest.fixture(scope='module')
+def w(tmp_path_factory):
+    "A scene (64x64 toy picture), its prompts, masks, broken files and model folders."
+    from diffedit.toy import toy_scene, TOY_MODELS
+    d = tmp_path_factory.mktemp('rel')
+    s = toy_scene(2_000_000_002)
+    s.image.save(d/'in.png')
+    src, tgt = s.captions[0], s.captions[0].replace(s.objects[0][0], 'blue')
+    (d/'prompts.json').write_text(json.dumps([src, tgt]))
+    m = Image.new('L', s.image.size, 0); m.paste(255, (8, 8, 40, 40)); m.save(d/'mask.png')
+    t = Image.new('RGBA', s.image.size, (0, 0, 0, 0)); t.paste((255, 255, 255, 255), (8, 8, 40, 40)); t.save(d/'transparent_mask.png')
+    (d/'corrupt.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'not a png' * 10)
+    Image.new('L', (9500, 9500)).save(d/'huge.png')  # 90 megapixels in a few KB: refused from its header
+    (d/'afile').write_text('x')
+    (d/'notamodel').mkdir(); (d/'notamodel'/'config.json').write_text('{"hello": 1}')
+    shutil.copytree(TOY_MODELS/'clipseg', d/'badseg')
+    f = d/'badseg'/'model.safetensors'; f.write_bytes(f.read_bytes()[:1000])  # truncated weights: a SafetensorError
+    return d
+
+def base(w, *extra, out=None):
+    src, tgt = json.loads((w/'prompts.json').read_text())
+    return ['edit', w/'in.png', '--source', src, '--target', tgt, '--models', 'toy', '--device', 'cpu', '-n', '2', *extra,
+            *(['--out', out] if out is not None else [])]
+
+# ---------------------------------------------------------------- bad arguments: checked before torch is imported
+ARGS = {  # kind: {case: (extra arguments, words the line must hold)}
+    'number': {'steps 0': (['--steps', '0'], '--steps=0'), 'steps 1001': (['--steps', '1001'], '--steps=1001'),
+               'size 0': (['--size', '0'], '--size=0'), 'size not /8': (['--size', '100'], 'multiple of 8'),
+               'size huge': (['--size', '4096'], '--size=4096'), 'n 0': (['-n', '0'], '-n=0'), 'n 1000': (['-n', '1000'], '-n=1000'),
+               'seed -1': (['--seed', '-1'], '--seed=-1'), 'feather -1': (['--feather', '-1'], '--feather=-1'),
+               'batch 0': (['--batch-size', '0'], '--batch-size=0'), 'sigma absurd': (['--sigma', '1e9'], '--sigma'),
+               'sigma -1': (['--sigma', '-1'], '--sigma'), 'threshold 1.5': (['--threshold', '1.5'], '--threshold=1.5')},
+    'non-finite': {'guidance nan': (['--guidance', 'nan'], ['--guidance=nan', 'finite']),
+                   'guidance inf': (['--guidance', 'inf'], '--guidance=inf'), 'guidance -1': (['--guidance', '-1'], '--guidance=-1'),
+                   'eta nan': (['--eta', 'nan'], '--eta=nan')},
+    'unused by the method': {'strength 0 (clipseg)': (['--strength', '0'], '--strength=0.0'),
+                             'mask-strength 2 (clipseg)': (['--mask-strength', '2'], '--mask-strength=2.0'),
+                             'eta 2 (clipseg)': (['--eta', '2'], '--eta=2.0')},
+    'text': {'empty source': (['--source', ' '], 'source prompt is empty'), 'same prompts': (['--target', '__SRC__'], 'the same'),
+             'unknown preset': (['--models', 'sd9'], '--models'), 'device gpu': (['--device', 'gpu'], "--device='gpu'"),
+             'device cuda:x': (['--device', 'cuda:x'], '--device'), 'device braces': (['--device', '{x}'], "--device='{x}'")},
+    'input': {'missing picture': (['__IMG__', 'nope.png'], 'no such file'), 'corrupt picture': (['__IMG__', 'corrupt.png'], 'corrupt'),
+              'picture is a folder': (['__IMG__', 'notamodel'], 'folder'), 'huge picture': (['__IMG__', 'huge.png'], 'megapixels'),
+              'missing mask': (['--mask', 'nomask.png'], 'the mask'), 'corrupt mask': (['--mask', 'corrupt.png'], 'the mask')},
+    'output folder': {'empty --out': (['--out', ''], '--out'), 'out is a file': (['--out', 'afile'], 'is a file'),
+                      'parent is a file': (['--out', 'afile/sub'], 'is a file'), 'name too long': (['--out', 'x' * 300], 'too long')},
+}
+CASES = [(k, c) for k in ARGS for c in ARGS[k]]
+
+@pytest.mark.parametrize('kind,case', CASES, ids=[f'{k}: {c}' for k, c in CASES])
+def test_bad_argument(w, kind, case):
+    extra, words = ARGS[kind][case]
+    args = base(w, out=w/f'o-{abs(hash(case))}')
+    src = args[3]
+    extra = [e.replace('__SRC__', src.upper()) for e in extra]
+    if extra[0] == '__IMG__': args[1], extra = w/extra[1], []
+    elif extra[0] == '--mask': extra = ['--mask', w/extra[1]]
+    elif extra[0] == '--out' and extra[1]: args, extra = args[:-2], ['--out', w/extra[1]]
+    elif extra[0] == '--out': args = args[:-2]
+    before = snapshot(w, deep=False)
+    r = run(*args, *extra, cwd=w)
+    one_line(r, 1, words)
+    assert r.stdout.strip() == 'NOTORCH', 'the mistake should be found before torch is imported'
+    assert snapshot(w, deep=False) == before  # nothing written anywhere (no output folder, input untouched)
+
+SYNTAX = {'n three': ['-n', 'three'], 'steps 1.5': ['--steps', '1.5'], 'method magic': ['--method', 'magic'], 'no --target': ['--target']}
+
+@pytest.mark.parametrize('case', list(SYNTAX))
+def test_bad_syntax(w, case):
+    args = base(w, out=w/'syntax')
+    r = run(*(args[:4] + args[6:] if case == 'no --target' else args + SYNTAX[case]))
+    one_line(r, 2)
+    assert not (w/'syntax').exists()
+
+def test_demo_twice(tmp_path):
+    "A second `diffedit demo` into the same folder: one line naming --force, before any library is imported."
+    first = run('demo', '--device', 'cpu', cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert sorted(os.listdir(tmp_path/'diffedit-demo')) == ['after.png', 'before.png', 'demo.png', 'mask.png']
+    before = snapshot(tmp_path)
+    r = run('demo', '--device', 'cpu', cwd=tmp_path)
+    one_line(r, 1, '--force')
+    assert r.stdout.strip() == 'NOTORCH' and snapshot(tmp_path) == before
+
+# ---------------------------------------------------------------- runs that load models, batched in one process
+# Importing torch and loading the models once for ~20 runs keeps the suite fast. Each case's hook (a fault, or a signal sent to
+# the process itself at one stage) is installed before `main` runs and removed after; `main` catches SIGTERM and Ctrl-C
+# as the script does, so the process goes on to the next case.
+BATCH = """
+import os, sys, io, json, signal, builtins, importlib, contextlib
+cases = json.load(open(sys.argv[1]))
+import diffedit.cli
+results = {}
+for c in cases:
+    g = dict(os=os, signal=signal, builtins=builtins, importlib=importlib)
+    exec(c.get('setup', ''), g)
+    err = io.StringIO()
+    old = os.umask(c['umask']) if c.get('umask') is not None else None
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): code = diffedit.cli.main(c['args'])
+    except BaseException as e: code = f'raised {type(e).__name__}: {e}'
+    finally:
+        if 'undo' in g: g['undo']()
+        if old is not None: os.umask(old)
+    results[c['name']] = dict(code=code, stderr=err.getvalue())
+print(json.dumps(results))
+"""
+
+def hook(obj, fn, when, action):
+    "Driver code: on the `when`-th call of `obj.fn`, do `action` (raise, or send a signal), then call the real one."
+    return f"""
+obj = {obj}; real = getattr(obj, '{fn}'); calls = [0]
+def hit(*a, **k):
+    calls[0] += 1
+    if calls[0] == {when}: {action}
+    return real(*a, **k)
+setattr(obj, '{fn}', hit)
+def undo(): setattr(obj, '{fn}', real)
+"""
+MOD = "importlib.import_module('{}')".format
+FAULTS = {  # case: (driver setup, exit code, words)
+    'os.replace fails mid-commit': (hook(MOD('os'), 'replace', 4, "raise OSError(5, 'Input/output error')"), 1, 'nothing was written'),
+    'disk full (ENOSPC)': (hook(MOD('builtins'), 'open', 1, 'pass').replace('if calls[0] == 1: pass',
+                           "if '.diffedit-new-' in str(a[0]): raise OSError(28, 'No space left on device')"), 1, 'No space left'),
+    'Image.save fails': (hook(MOD('PIL.Image') + '.Image', 'save', 1, "raise OSError('cannot write PNG')"), 1, 'cannot write PNG'),
+}
+STAGES = {'load': (MOD('diffedit.edit'), '_load', 1), 'mask': (MOD('diffedit.edit'), '_mask', 1), 'repaint': (MOD('diffedit.edit'), '_repaint', 1),
+          'write': (MOD('diffedit.edit'), '_png', 1), 'commit': (MOD('os'), 'replace', 3)}  # commit: after two of the old files moved aside
+for stage, (obj, fn, when) in STAGES.items():
+    FAULTS[f'SIGTERM at {stage}'] = (hook(obj, fn, when, 'os.kill(os.getpid(), signal.SIGTERM)'), 143, 'terminated')
+for stage in ('repaint', 'commit'):
+    obj, fn, when = STAGES[stage]
+    FAULTS[f'SIGINT at {stage}'] = (hook(obj, fn, when, 'os.kill(os.getpid(), signal.SIGINT)'), 130, 'interrupted')
+
+@pytest.fixture(scope='module')
+def batch(w, tmp_path_factory):
+    "Run every model-loading case in one process; return {case: (code, stderr)} and the folders they used."
+    from diffedit.toy import TOY_MODELS
+    d = tmp_path_factory.mktemp('batch')
+    src, tgt = json.loads((w/'prompts.json').read_text())
+    fast = ['--steps', '2']
+    cases = [dict(name='previous', args=base(w, '-n', '3', *fast, out=d/'previous'))]
+    for i, (name, (setup, _, _)) in enumerate(FAULTS.items()):
+        cases.append(dict(name=name, setup=setup, args=base(w, '-n', '1', '--force', *fast, out=d/f'fault{i}')))
+    cases.append(dict(name='new folder, SIGTERM at commit', setup=FAULTS['SIGTERM at commit'][0], args=base(w, '-n', '1', *fast, out=d/'new'/'a'/'b')))
+    cases += [dict(name='success, umask 027', umask=0o027, args=base(w, '-n', '3', *fast, out=d/'fresh'/'out')),
+              dict(name='force, fewer variations', umask=0o027, args=base(w, '-n', '1', *fast, '--force', out=d/'fresh'/'out')),
+              dict(name='transparent mask', args=base(w, '-n', '1', *fast, '--mask', w/'transparent_mask.png', out=d/'transparent')),
+              dict(name='long prompt', args=base(w, '-n', '1', *fast, out=d/'long')[:5] + [' '.join([tgt] * 40)] + base(w, '-n', '1', *fast, out=d/'long')[6:])]
+    bad = {'corrupt CLIPSeg weights (SafetensorError)': (['--seg-model', w/'badseg'], 'cannot load the CLIPSeg'),
+           'a folder that is no model': (['--inpaint-model', w/'notamodel'], 'cannot load the inpainting model'),
+           'an inpainting pipeline as --sd-model': (['--method', 'noise', '--sd-model', TOY_MODELS/'inpaint'], 'input channels'),
+           'a CLIPSeg folder as --inpaint-model': (['--inpaint-model', TOY_MODELS/'clipseg'], 'cannot load the inpainting model'),
+           'a Hub id not downloaded, offline': (['--seg-model', 'nobody/no-such-clipseg'], 'HF_HUB_OFFLINE=1'),
+           'mask empty at threshold 1': (['--threshold', '1'], 'mask is empty')}
+    cases += [dict(name=k, args=base(w, '-n', '1', *fast, *extra, out=d/f'bad{i}')) for i, (k, (extra, _)) in enumerate(bad.items())]
+    for c in cases: c['args'] = [str(a) for a in c['args']]
+    (d/'cases.json').write_text(json.dumps(cases))
+    # the fault cases run in copies of a previous edit's folder (made by the first case): copy it there when it exists
+    copier = "import shutil, pathlib\nfor i in range({}):\n    shutil.copytree(r'{}', r'{}'.format(i))\n".format(
+        len(FAULTS), d/'previous', str(d/'fault{}'))
+    prep = BATCH.replace("for c in cases:", "first, cases = cases[:1], cases[1:]\nfor c in first + ['COPY'] + cases:\n    if c == 'COPY':\n        pathlib.Path(r'" + str(d/'previous') + "', 'notes.txt').write_text('mine')\n" + textwrap.indent(copier, '        ') + "        continue")
+    prep = prep.replace('import os, sys,', 'import pathlib, os, sys,')
+    r = subprocess.run([sys.executable, '-c', prep, str(d/'cases.json')], env=ENV, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    return d, res, bad
+
+class R:  # a result shaped like a CompletedProcess, for `one_line`
+    def __init__(self, d): self.returncode, self.stderr = d['code'], d['stderr']
+
+@pytest.mark.parametrize('case', list(FAULTS))
+def test_fault(w, batch, case):
+    "A fault or a signal at any stage of a --force run: one line, and the previous run's files exactly as they were."
+    d, res, _ = batch
+    _, code, words = FAULTS[case]
+    one_line(R(res[case]), code, words)
+    i = list(FAULTS).index(case)
+    assert snapshot(d/f'fault{i}') == snapshot(d/'previous')
+
+def test_fault_new_folder_leaves_nothing(batch):
+    "A signal while moving files into a folder the run created: no folder, no temporary file left."
+    d, res, _ = batch
+    one_line(R(res['new folder, SIGTERM at commit']), 143, 'terminated')
+    assert not (d/'new').exists()
+
+def test_success_umask_force(batch):
+    "All files, the umask's mode (0640 under 027, not 0600), strict JSON; --force with fewer variations leaves nothing stale."
+    d, res, _ = batch
+    assert res['success, umask 027']['code'] == 0, res['success, umask 027']['stderr']
+    assert res['force, fewer variations']['code'] == 0, res['force, fewer variations']['stderr']
+    out = d/'fresh'/'out'
+    names = ['edit.json', 'edit_0_seed0.png', 'grid.png', 'mask.png']
+    assert sorted(os.listdir(out)) == names
+    assert out.stat().st_mode & 0o777 == 0o750 and (d/'fresh').stat().st_mode & 0o777 == 0o750
+    for n in names: assert (out/n).stat().st_mode & 0o777 == 0o640, n
+    rec = strict_json(out/'edit.json')
+    assert rec['params']['n'] == 1 and sorted(rec['files']) == names
+
+def test_transparent_mask(batch):
+    "A mask painted white on transparency: transparent means keep (it read as all white, repainting everything)."
+    d, res, _ = batch
+    assert res['transparent mask']['code'] == 0, res['transparent mask']['stderr']
+    assert (np.asarray(Image.open(d/'transparent'/'mask.png')) > 127).mean() == pytest.approx(32*32/64/64)
+
+def test_long_prompt_recorded(batch):
+    "A prompt over 77 tokens is truncated (the lessons' notice) and edit.json says so."
+    d, res, _ = batch
+    r = res['long prompt']
+    assert r['code'] == 0 and 'Traceback' not in r['stderr'] and 'tokens' in r['stderr'], r['stderr']
+    notes = strict_json(d/'long'/'edit.json')['params']['notices']
+    assert len(notes) == 1 and 'target prompt' in notes[0]
+
+def test_bad_models(batch):
+    "Corrupt weights (SafetensorError), no model, a model of the wrong kind, an uncached Hub id: one line each, nothing written."
+    d, res, bad = batch
+    for i, (k, (_, words)) in enumerate(bad.items()):
+        one_line(R(res[k]), 1, words)
+        assert not (d/f'bad{i}').exists(), k
+
+
+# ---------------------------------------------------------------- runs that need their own process
+@pytest.mark.parametrize('sig,code,words', [('SIGTERM', 143, 'terminated'), ('SIGINT', 130, 'interrupted')])
+def test_signal_while_importing(w, tmp_path, sig, code, words):
+    "A signal while the model libraries are imported (Ctrl-C during `import torch`): one line, nothing written."
+    setup = hook(MOD('diffedit.cli'), '_quiet_libraries', 1, f'os.kill(os.getpid(), signal.{sig})')
+    r = run(*base(w, out=tmp_path/'o'), setup=setup)
+    one_line(r, code, words)
+    assert os.listdir(tmp_path) == []
+
+def test_never_overwrites_input_or_mask(w, tmp_path):
+    "The user's mask.png or a picture named like an output, in --out: refused even with --force, before the models run."
+    shutil.copy(w/'mask.png', tmp_path/'mask.png'); shutil.copy(w/'in.png', tmp_path/'grid.png')
+    before = snapshot(tmp_path)
+    r = run(*base(w, '--mask', tmp_path/'mask.png', '--force', out=tmp_path))
+    one_line(r, 1, 'refusing to overwrite the mask'); assert r.stdout.strip() == 'NOTORCH'
+    args = base(w, '--force', out=tmp_path); args[1] = tmp_path/'grid.png'
+    one_line(run(*args), 1, 'refusing to overwrite the input picture')
+    assert snapshot(tmp_path) == before
+
+def test_two_runs_one_folder(w, tmp_path):
+    "The second run fails at once (the folder is reserved); the first writes its whole set."
+    slow = hook(MOD('diffedit.edit'), '_repaint', 1, '__import__("time").sleep(3)').replace("obj = ", "import diffedit.edit\nobj = ")
+    out = tmp_path/'out'
+    first = run(*base(w, '-n', '1', '--steps', '2', out=out), setup=slow, wait=False)
+    for _ in range(1200):
+        if (out/'.diffedit.lock').exists() or first.poll() is not None: break
+        time.sleep(0.05)
+    second = run(*base(w, '-n', '2', out=out))
+    o, e = first.communicate(timeout=300)
+    assert first.returncode == 0, e
+    one_line(second, 1, 'another diffedit run')
+    assert second.stdout.strip() == 'NOTORCH'
+    assert sorted(os.listdir(out)) == ['edit.json', 'edit_0_seed0.png', 'grid.png', 'mask.png']
+    assert strict_json(out/'edit.json')['params']['n'] == 1
+
+def test_unreachable_hub_fails_fast(w, tmp_path):
+    "Online but the Hub unreachable: seconds, not minutes of retries; the line names HF_HUB_OFFLINE=1, --models toy and local folders."
+    env = {k: v for k, v in ENV.items() if k not in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE')}
+    env['HF_ENDPOINT'] = 'http://127.0.0.1:9'  # nothing listens there
+    t = time.time()
+    r = run(*base(w, '-n', '1', '--seg-model', 'nobody/no-such-clipseg', out=tmp_path/'o'), env=env)
+    one_line(r, 1, ['HF_HUB_OFFLINE=1', '--models toy', 'local folder', '127.0.0.1'])
+    assert time.time() - t < 60 and not (tmp_path/'o').exists()
