@@ -234,13 +234,15 @@ def host_child(a):
             t = time.perf_counter(); r = self.f(*args, **kw); self.t += time.perf_counter() - t; return r
         def __getattr__(self, k): return getattr(self.f, k)
     class FakeCLIPSeg(torch.nn.Module):  # fixed logits at 352 px: an ellipse the source prompt sees and the target less
+        config = SimpleNamespace(text_config=SimpleNamespace(max_position_embeddings=77))
         def forward(self, input_ids=None, pixel_values=None, **kw):
             H, W = pixel_values.shape[-2:]
             yy, xx = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing='ij')
             blob = 6 * (1 - (xx / 0.45)**2 - (yy / 0.55)**2) - 2
             logits = torch.stack([blob - 4 * (i > 0) for i in range(input_ids.shape[0])])
             return SimpleNamespace(logits=logits[0] if len(logits) == 1 else logits)
-    class FakePipe:
+    class FakePipe:  # what edit reads of a pipeline besides its forward passes
+        tokenizer = proc.tokenizer
         def set_progress_bar_config(self, **kw): pass
     timed = Timed(proc)
     seg = ClipSeg(model=FakeCLIPSeg(), processor=timed, device=torch.device('cpu'), dtype=torch.float32)
