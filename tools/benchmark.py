@@ -65,8 +65,8 @@ def _ratio(v): return f"{statistics.median(v):.3f} ({min(v):.2f}-{max(v):.2f})"
 
 # ---------------------------------------------------------------- models and the work of each side
 def _ids(a, tmp, build=True)->dict:
-    "Model ids: on CUDA the sd15 preset's (real, or stand-ins via HF_HUB_CACHE); on CPU tiny random folders in `tmp`."
-    if a.gpu:
+    "Model ids: the sd15 preset's with --gpu or --standins (real, or stand-ins via HF_HUB_CACHE); else tiny random folders in `tmp`."
+    if a.gpu or a.standins:
         from diffedit.edit import PRESETS
         return {k: PRESETS['sd15'][f'{k}_model'] for k in ('seg', 'inpaint', 'sd')}
     if build:
@@ -188,7 +188,7 @@ def cold(a, row:str, rounds:int)->dict:
     "Cold seconds (load, first call) of each side of `row`, each run in a fresh process, sides alternating."
     out = dict(ours=[], theirs=[])
     tmp = tempfile.mkdtemp()
-    if not a.gpu: _ids(a, Path(tmp))  # the tiny folders once, so that building them is not timed as loading
+    if not (a.gpu or a.standins): _ids(a, Path(tmp))  # the tiny folders once, so that building them is not timed as loading
     for r in range(rounds):
         for side in (('ours', 'theirs') if r % 2 == 0 else ('theirs', 'ours')):
             cmd = [sys.executable, __file__, '--cold-one', f'{side}:{row}', '--cold-dir', tmp, '--size', str(a.size),
@@ -262,7 +262,7 @@ def host_child(a):
             t = res.timings
             model = t.get('inpaint', 0) + t.get('load_models', 0)  # the stubbed forward passes and the (cached) loads
             runs.append(dict(load=t['load_image'], clipseg_pre=timed.t, mask=t['mask'] - timed.t, paste_back=t['paste_back'],
-                             save=save, total=(t1 - t0) - model + save, cpu=cpu, mask_frac=float((np.asarray(res.mask) > 127).mean())))
+                             save=save, total=(t1 - t0) - model + save, but_save=(t1 - t0) - model, cpu=cpu, mask_frac=float((np.asarray(res.mask) > 127).mean())))
     print('HOST', json.dumps(runs[1:]))
 
 def host(a):
@@ -277,10 +277,10 @@ def host(a):
                                capture_output=True, text=True, env=env, cwd=tmp)
             if p.returncode: sys.exit(f'benchmark: host run in {t} failed:\n{p.stderr[-3000:]}')
             res[t].extend(json.loads(p.stdout.split('HOST ', 1)[1]))
-    parts = ['load', 'clipseg_pre', 'mask', 'paste_back', 'save', 'total', 'cpu']
+    parts = ['load', 'clipseg_pre', 'mask', 'paste_back', 'but_save', 'save', 'total', 'cpu']
     print(f"\n12 MP host-side seconds: {HOST_SIZE[0]}x{HOST_SIZE[1]} JPEG, seed method, n=3, models' forward passes stubbed, "
           f"one CPU core; min / median of {a.rounds}x{a.repeats} runs per checkout, checkouts alternating; wall seconds per part, "
-          f"`total` their sum, `cpu` the process's CPU seconds for all of it (steadier than wall time on a shared machine)\n")
+          f"`but_save` all but saving, `total` all, `cpu` the process's CPU seconds for all of it (steadier than wall time on a shared machine)\n")
     print('| checkout | ' + ' | '.join(parts) + ' | mask area |')
     print('|---|' + '---|' * (len(parts) + 1))
     for t in trees:
@@ -304,7 +304,7 @@ def _describe(tree)->str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--gpu', action='store_true', help="CUDA, fp16, the sd15 preset's full-size models (default: CPU, tiny models)")
-    ap.add_argument('--standins', default=None, help='with --gpu: build/use full-size random stand-ins in this folder (offline)')
+    ap.add_argument('--standins', default=None, help='build/use full-size random stand-ins in this folder (offline; on CPU: slow)')
     ap.add_argument('--host', action='store_true', help='the 12 MP host-side row only')
     ap.add_argument('--tree', action='append', help='with --host: a checkout to measure (repeat to compare; default this one)')
     ap.add_argument('--rows', default='seed,paper', help='comma-separated: seed (inpainting method), paper (DiffEdit noise method)')
@@ -343,7 +343,8 @@ def main():
     for k in ('seg', 'inpaint', 'sd'): models.get(k)
     load = time.perf_counter() - t
     rows, img, r = _work(a, models, dev)
-    what = (f"{'CUDA ' + torch.cuda.get_device_name() + ', fp16, ' + ('full-size stand-ins' if a.standins else 'the sd15 preset') if a.gpu else 'CPU (' + str(torch.get_num_threads()) + ' threads), fp32, tiny random models'}; "
+    kind = 'full-size random stand-ins' if a.standins else 'the sd15 preset' if a.gpu else 'tiny random models'
+    what = (f"{'CUDA ' + torch.cuda.get_device_name() + ', fp16' if a.gpu else 'CPU (' + str(torch.get_num_threads()) + ' threads), fp32'}, {kind}; "
             f"input {img.size[0]}x{img.size[1]}, work size {r.image.size[0]}x{r.image.size[1]}, n={a.n} (seed method), {a.steps} steps, "
             f"CFG 7.5; warm: {rounds} alternating rounds after a warm-up; models loaded in {load:.1f} s; torch {torch.__version__}")
     print(what + '\n')
