@@ -72,7 +72,7 @@ def _parser()->argparse.ArgumentParser:
     v.add_argument('--methods', default='clipseg', help='comma-separated mask methods (default clipseg)')
     v.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
     a = sub.add_parser('app', help='edit pictures in a web page (needs the app extra: pip install "diffedit[app]")')
-    a.add_argument('--models', default='sd15', help='model preset: sd15, sd2 or toy (default sd15)')
+    a.add_argument('--models', default='toy', help='model preset selected at start: sd15, sd2 or toy (default toy)')
     a.add_argument('--port', type=int, default=None, help='port to serve on (default: the first free one from 7860)')
     a.add_argument('--share', action='store_true', help='also serve on a public gradio.live link')
     a.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')

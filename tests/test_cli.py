@@ -146,3 +146,11 @@ def test_bad_input(w, case):
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert contains in r.stderr, r.stderr
     assert not out.exists()
+
+def test_app_command():
+    "`diffedit app`: its arguments checked in a blink; without the app extra, one line naming it."
+    r = run('app', '--models', 'sd9')
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and '--models' in r.stderr, r.stderr
+    code = "import sys; sys.modules['gradio'] = None; import diffedit.cli as c; sys.exit(c.main(['app', '--port', '7999']))"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == ['diffedit app: error: the app needs gradio: install the extra with pip install "diffedit[app]"'], r.stderr
