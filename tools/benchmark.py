@@ -327,8 +327,9 @@ def main():
         return host(a)
     if a.standins:  # before anything imports huggingface_hub, which reads HF_HUB_CACHE once
         sys.path.insert(0, str(ROOT))
+        os.environ['HF_HUB_CACHE'] = str(Path(a.standins).resolve()/'hub'); os.environ['HF_HUB_OFFLINE'] = '1'
         from diffedit.tiny import sd15_standins
-        os.environ['HF_HUB_CACHE'] = str(sd15_standins(a.standins)); os.environ['HF_HUB_OFFLINE'] = '1'
+        assert str(sd15_standins(Path(a.standins).resolve())) == os.environ['HF_HUB_CACHE']  # built now if missing
     sys.path.insert(0, str(ROOT))
     import torch
     import diffusers.utils.logging as dl, transformers.utils.logging as tl
