@@ -7,6 +7,7 @@ Docs: https://diffedit-dev.github.io/diffedit/edit.html.md"""
 # %% ../nbs/08_edit.ipynb #0d51cbf6
 from __future__ import annotations
 import io, json, os, platform, time, inspect, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -189,17 +190,21 @@ def _repaint(models, image, binary, source, target, method, seeds, s)->list:
     ims = []
     for i in range(0, len(seeds), s['batch_size']):
         chunk = seeds[i:i + s['batch_size']]
-        try:
+        with _fits(f'repainting {len(chunk)} picture(s) at once'):
             if method == 'clipseg':
                 ims += inpaint(models.inpaint, image, binary, target, negative_prompt=source, seeds=chunk,
                                num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'])
             else:
                 ims += diffedit_decode(models.sd, image, binary, source, target, chunk, strength=s['strength'],
                                        num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'], eta=s['eta'])
-        except torch.cuda.OutOfMemoryError:
-            raise ArgError(f"the GPU ran out of memory repainting {len(chunk)} picture(s) at once: pass a smaller {{batch_size}} "
-                           "(1 uses least) or {size}, or free the GPU") from None
     return ims
+
+@contextmanager
+def _fits(what:str):
+    "A CUDA out-of-memory error as one line naming the fix."
+    try: yield
+    except torch.cuda.OutOfMemoryError:
+        raise ArgError(f"the GPU ran out of memory {what}: pass a smaller {{batch_size}} (1 uses least) or {{size}}, or free the GPU") from None
 
 def _one(d:dict):
     "A per-mask-kind setting as one value when the kinds agree, else the dict."
@@ -315,8 +320,9 @@ def edit(image,                       # picture: path, URL or PIL image (at most
     notes = _long_prompts(models, ids, dict(source=source, target=target))  # the lessons' functions truncate them, with a notice
     t['load_models'] = time.perf_counter() - tick; tick = time.perf_counter()
     # 2. the mask, at the models' size: where the source is and the target is not
-    if user_mask is None: heat, soft, binary = _mask(models, r.image, source, target, method, s, seed)
-    else: heat, soft, binary = None, None, _mask_array(user_mask, r.image.size)
+    with _fits('making the mask'):
+        if user_mask is None: heat, soft, binary = _mask(models, r.image, source, target, method, s, seed)
+        else: heat, soft, binary = None, None, _mask_array(user_mask, r.image.size)
     t['mask'] = time.perf_counter() - tick; tick = time.perf_counter()
     # 3. repaint inside the mask: one picture per seed
     s['batch_size'] = s['batch_size'] or _batch_size(n, models.device, r.image.size)

@@ -171,6 +171,8 @@ FAULTS = {  # case: (driver setup, exit code, words)
     'disk full (ENOSPC)': (hook(MOD('builtins'), 'open', 1, 'pass').replace('if calls[0] == 1: pass',
                            "if '.diffedit-new-' in str(a[0]): raise OSError(28, 'No space left on device')"), 1, 'No space left'),
     'Image.save fails': (hook(MOD('PIL.Image') + '.Image', 'save', 1, "raise OSError('cannot write PNG')"), 1, 'cannot write PNG'),
+    'CUDA out of memory': (hook(MOD('diffedit.edit'), 'inpaint', 1, "raise __import__('torch').cuda.OutOfMemoryError('CUDA out of memory')"),
+                           1, ['--batch-size', '--size']),
 }
 STAGES = {'load': (MOD('diffedit.edit'), '_load', 1), 'mask': (MOD('diffedit.edit'), '_mask', 1), 'repaint': (MOD('diffedit.edit'), '_repaint', 1),
           'write': (MOD('diffedit.edit'), '_png', 1), 'commit': (MOD('os'), 'replace', 3)}  # commit: after two of the old files moved aside
