@@ -231,8 +231,13 @@ def _versions()->dict:
     return dict(diffedit=diffedit.__version__, torch=torch.__version__, diffusers=diffusers.__version__,
                 transformers=transformers.__version__, numpy=np.__version__, python=platform.python_version())
 
+def _preview(im:Image.Image, cell:int)->Image.Image:
+    "`im` shrunk to fit `cell` x `cell` pixels (never enlarged)."
+    im = im.copy(); im.thumbnail((cell, cell), Image.LANCZOS); return im
+
 def _png(im:Image.Image)->bytes:
-    b = io.BytesIO(); im.save(b, format='PNG'); return b.getvalue()
+    "Lossless PNG bytes; zlib level 1: a 12 MP photo encodes in ~1.1 s instead of ~1.5 s, for ~10% more bytes."
+    b = io.BytesIO(); im.save(b, format='PNG', compress_level=1); return b.getvalue()
 
 @dataclass
 class EditResult:
@@ -246,9 +251,10 @@ class EditResult:
     params: dict = field(default_factory=dict)  # every parameter, model ids and method
     timings: dict = field(default_factory=dict) # seconds per step
 
-    def grid(self)->Image.Image:
-        "Before, mask and after, side by side."
-        return image_grid([self.image, self.mask.convert('RGB'), *self.images], ncols=min(len(self.images) + 2, 5))
+    def grid(self, cell:int=768)->Image.Image:
+        "Before, mask and after, side by side, each at most `cell` pixels on its long side (a preview; the files are full size)."
+        ims = [_preview(im, cell) for im in [self.image, self.mask.convert('RGB'), *self.images]]
+        return image_grid(ims, ncols=min(len(self.images) + 2, 5))
 
     def show(self, size:float=3):
         "Draw before / mask / after in a grid (the 8-bit mask on 0-255: a full mask is drawn full)."

@@ -133,7 +133,8 @@ def evaluate(models='toy',            # preset name or models for `diffedit.edit
              seed:int=0,              # `edit`'s seed
              seed0:int=EVAL_SEED0,    # first scene seed (keep >= EVAL_SEED0: training never saw these)
              verbose:bool=False,      # print one line per scene
-             **kwargs,                # passed to `edit` (e.g. `num_inference_steps`, `guidance_scale`, `progress`)
+             progress:bool=True,      # a progress bar per method (none with `verbose`)
+             **kwargs,                # passed to `edit` (e.g. `num_inference_steps`, `guidance_scale`)
             )->Table:                 # one summary row per method; `.rows` has the per-scene scores
     "Score single-object recolouring edits on held-out toy scenes."
     from diffedit.edit import edit
@@ -143,7 +144,7 @@ def evaluate(models='toy',            # preset name or models for `diffedit.edit
     table, table.rows = Table(), {}
     for method in methods:
         rows = []
-        for i in tqdm(range(scenes), desc=method, leave=False, disable=verbose):
+        for i in tqdm(range(scenes), desc=method, leave=False, disable=verbose or not progress):
             s, j, source, target, c2 = edit_task(seed0 + i, size)
             t0 = time.time()
             try:
