@@ -145,6 +145,7 @@ def _demo(a):
         try:
             demo(work, method=a.method, models=Models('toy', device=_device(a.device)), **({} if a.seed is None else dict(seed=a.seed)))
             od.write({n: (work/n).read_bytes() for n in _DEMO})
+            for n in _DEMO: print(Path(od.out)/n)  # where the files are, as `diffedit edit` prints them
         finally: shutil.rmtree(work, ignore_errors=True)
 
 def _eval(a):

@@ -181,5 +181,5 @@ def demo(out_dir='diffedit-demo', # folder for before.png, mask.png, after.png a
     res = dict(scene=s.caption, source=source, target=target, method=method, **score_edit(s, j, c2, after, r.mask),
                seconds=round(time.time() - t0, 2), files=[str(out/f) for f in ['before.png', 'mask.png', 'after.png', 'demo.png']])
     print(f"{source!r} -> {target!r} ({method}): IoU {res['iou']:.2f}, recoloured {res['recoloured']}, "
-          f"shape kept {res['shape_kept']}, outside exact {res['exact_outside']}, {res['seconds']} s; wrote {out}")
+          f"shape kept {res['shape_kept']}, outside exact {res['exact_outside']}, {res['seconds']} s")
     return res
