@@ -20,7 +20,7 @@ from .segment import clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, smooth_mask, threshold_mask, default_sigma
 from .inpaint import _mask_array
 from .noise import noise_difference, normalise_map, noise_mask
-from .edit import PRESETS, METHODS, Models, edit
+from .edit import PRESETS, METHODS, Models, edit, _combine
 
 # %% auto #0
 __all__ = ['MODEL_CALLS', 'mask_maps', 'maps_to_mask', 'picture_mask', 'editor_value', 'editor_mask', 'mask_defaults',
@@ -101,13 +101,7 @@ def maps_to_mask(maps:dict,        # from `mask_maps`
             raise EmptyMaskError(f"the mask is empty: no part of the image differs enough between the prompts "
                                  f"(strongest {s.max():.2f} <= threshold {threshold}); lower the threshold")
         found.append((s, b))
-    soft = [torch.as_tensor(f[0], dtype=torch.float32) for f in found]
-    bins = [torch.as_tensor(np.asarray(f[1], dtype=bool)) for f in found]
-    if method == 'intersection': soft, binary = torch.minimum(*soft), bins[0] & bins[1]
-    elif method == 'union': soft, binary = torch.maximum(*soft), bins[0] | bins[1]
-    else: soft, binary = soft[0], bins[0]
-    if not binary.any(): raise EmptyMaskError("the mask is empty: the CLIPSeg and noise masks do not overlap; try the union method or a lower threshold")
-    return soft.numpy(), binary.numpy()
+    return _combine(found, method)  # as `edit` combines them
 
 def picture_mask(binary,  # (h,w) bool mask at the models' size
                  size,    # the picture's (width, height)

@@ -166,6 +166,10 @@ def _mask(models, image, source, target, method, s, seed)->tuple:
     if 'noise' in s['threshold']:
         found.append(noise_mask(models.sd, image, source, target, n=s['noise_draws'], strength=s['mask_strength'], seed=seed,
                                 sigma=s['sigma']['noise'], threshold=s['threshold']['noise'], num_inference_steps=s['num_inference_steps']))
+    return (heat, *_combine(found, method))
+
+def _combine(found:list, method:str)->tuple:
+    "(soft, binary) numpy masks from one (soft, binary) pair per mask kind: the 'intersection' or 'union' of two, else the one."
     soft = [torch.as_tensor(f[0], dtype=torch.float32) for f in found]
     bins = [torch.as_tensor(np.asarray(f[1], dtype=bool)) for f in found]
     if method == 'intersection': soft, binary = torch.minimum(*soft), bins[0] & bins[1]
@@ -173,11 +177,7 @@ def _mask(models, image, source, target, method, s, seed)->tuple:
     else: soft, binary = soft[0], bins[0]
     if not binary.any():
         raise EmptyMaskError("the mask is empty: the CLIPSeg and noise masks do not overlap; try the union method or a lower threshold")
-    return heat, soft.numpy(), binary.numpy()
-
-def _upsample(binary:np.ndarray, size)->np.ndarray:
-    "A work-size mask at the input's `size`, once, with smooth (bilinear) edges."
-    return np.asarray(Image.fromarray(binary.astype(np.uint8) * 255).resize(size, Image.BILINEAR)) > 127
+    return soft.numpy(), binary.numpy()
 
 def _batch_size(n:int, device, size)->int:
     "Pictures repainted at once: on CUDA what free memory holds (about 0.6 GiB each at 512x512), elsewhere up to 4."
@@ -335,7 +335,7 @@ def edit(image,                       # picture: path, URL or PIL image (at most
     ims = _repaint(models, r.image, binary, source, target, method, seeds, s)
     t['inpaint' if method == 'clipseg' else 'decode'] = time.perf_counter() - tick; tick = time.perf_counter()
     # 4. paste back at the input's size: every pixel outside the mask is the input's
-    full = _upsample(binary, img.size) if user_mask is None else user_mask
+    full = _mask_array(binary, img.size) if user_mask is None else user_mask
     out = paste_back(img, ims, full, feather=s['feather'])
     t['paste_back'] = time.perf_counter() - tick
     t['total'] = time.perf_counter() - t0
