@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse, json, os, signal, sys, tempfile, shutil, time, warnings
 from pathlib import Path
 import diffedit
-from .core import (DiffEditError, ArgError, METHODS, MAX_PIXELS, load_image, check_params, check_text, check_device,
-                           check_out_dir, OutDir, _out_names)  # none of these imports torch: mistakes fail in a blink
+from .core import DiffEditError, load_image  # none of these imports torch: mistakes fail in a blink
+from .settings import ArgError, METHODS, MAX_PIXELS, check_params, check_text, check_device
+from .outdir import check_out_dir, OutDir, out_names
 
 # %% auto #0
 __all__ = ['FLAGS', 'main']
@@ -117,7 +118,7 @@ def _edit(a, t0):
     _check_edit(a)
     out = a.out if a.out is not None else f"{Path(a.image.split('?')[0]).stem or 'image'}-edit"
     seeds = [a.seed + i for i in range(a.n)]
-    with OutDir(out, _out_names(seeds), a.image, a.force, a.mask) as od:  # reserved now: a folder we cannot write fails before the models run
+    with OutDir(out, out_names(seeds), a.image, a.force, a.mask) as od:  # reserved now: a folder we cannot write fails before the models run
         _quiet_libraries(_PROGRESS[0])
         from diffedit.edit import edit, Models
         models = Models(a.models, seg_model=a.seg_model, inpaint_model=a.inpaint_model, sd_model=a.sd_model, device=_device(a.device))

@@ -1,4 +1,4 @@
-"""Images in, errors out: loading pictures, showing them, picking a device and loading models clearly
+"""Pictures in and out: loading them from anywhere, showing them, drawing heatmaps over them, picking a device
 
 Docs: https://diffedit-dev.github.io/diffedit/core.html.md"""
 
@@ -6,36 +6,19 @@ Docs: https://diffedit-dev.github.io/diffedit/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1a822ab8
 from __future__ import annotations
-import io, os, re, sys, math, numbers, shutil, signal, socket, tempfile, warnings, urllib.request, urllib.error, urllib.parse
-from contextlib import contextmanager
+import io, os, sys, math, warnings, urllib.request, urllib.error, urllib.parse
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 # torch is imported where it is needed: the command line checks its arguments in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['METHODS', 'MAX_PIXELS', 'BOUNDS', 'OURS', 'LOCK', 'DiffEditError', 'ArgError', 'load_image', 'show_images',
-           'image_grid', 'overlay', 'get_device', 'check_device', 'get_dtype', 'from_pretrained', 'quiet_libraries',
-           'check_number', 'check_params', 'check_text', 'check_method', 'check_out_dir', 'OutDir']
+__all__ = ['DiffEditError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'hf_load',
+           'quiet_libraries']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
     "A user-facing error: one line that says what went wrong and how to fix it."
-
-class ArgError(DiffEditError):
-    "A `DiffEditError` naming parameters in `{braces}`: as Python names by default, as flags with `render(FLAGS)`."
-    def __init__(self, template:str, # the message; `{name}` marks a parameter's name
-                ):
-        self.template = template
-        super().__init__(self.render())
-    def render(self, names:dict=None)->str: # names: parameter -> how to call it (e.g. {'num_inference_steps': '--steps'})
-        "The message with each `{name}` replaced by `names[name]` (default: the name itself)."
-        return self.template.format_map(_Names(names or {}))
-
-def _esc(v)->str: return repr(v).replace('{', '{{').replace('}', '}}')  # a value inside an `ArgError` template
-
-class _Names(dict):
-    def __missing__(self, k): return {'force': 'force=True', 'models_toy': "models='toy'"}.get(k, k)
 
 # %% ../nbs/00_core.ipynb #91fd7ba3
 def _white_bg(im:Image.Image, background='white')->Image.Image:
@@ -218,22 +201,17 @@ def get_device(device=None, # None (pick), 'cpu', 'cuda', 'cuda:1', 'mps' or a t
         dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
         warnings.warn(f"diffedit: no device given, using {dev}" + ('' if dev.type == 'cuda' else ' (no CUDA GPU found; this is slow)'), stacklevel=2)
         return dev
-    check_device(device)
-    dev = torch.device(device)
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError): dev = None
+    if dev is None or dev.type not in ('cpu', 'cuda', 'mps'):
+        raise DiffEditError(f"device={device!r}: unknown device; use cpu, cuda, cuda:N or mps")
     if dev.type == 'cuda':
-        if not torch.cuda.is_available(): raise ArgError(f"{{device}}={str(device)!r} was asked for but no CUDA GPU is available; use cpu")
+        if not torch.cuda.is_available(): raise DiffEditError(f"device={str(device)!r} was asked for but no CUDA GPU is available; use cpu")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ArgError(f"{{device}}={str(device)!r} was asked for but only {torch.cuda.device_count()} CUDA GPU(s) exist")
+            raise DiffEditError(f"device={str(device)!r} was asked for but only {torch.cuda.device_count()} CUDA GPU(s) exist")
     if dev.type == 'mps' and not (hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()):
-        raise ArgError(f"{{device}}={str(device)!r} was asked for but MPS is not available; use cpu")
+        raise DiffEditError(f"device={str(device)!r} was asked for but MPS is not available; use cpu")
     return dev
-
-def check_device(device)->None:
-    "Refuse a device name that is not cpu, cuda, cuda:N or mps (without importing torch)."
-    if type(device).__name__ == 'device': return  # already a torch.device
-    import re
-    if not isinstance(device, str) or not re.fullmatch(r'cpu|cuda(:\d{1,2})?|mps', device):
-        raise ArgError(f"{{device}}={_esc(device)}: unknown device; use cpu, cuda, cuda:N or mps")
 
 def get_dtype(device, # a device from `get_device` (or its name)
              )->torch.dtype:
@@ -241,95 +219,12 @@ def get_dtype(device, # a device from `get_device` (or its name)
     import torch
     return torch.float16 if torch.device(device).type == 'cuda' else torch.float32
 
-# %% ../nbs/00_core.ipynb #2bcb4c0a
-def _offline(kwargs)->bool:
-    "Whether Hugging Face loading is offline (env var or `local_files_only=True`)."
-    if kwargs.get('local_files_only'): return True
-    try:
-        from huggingface_hub import constants
-        if constants.HF_HUB_OFFLINE: return True
-    except ImportError: pass
-    return os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE')
-
-def _first_line(e:BaseException, limit:int=160)->str:
-    "The first line of `e`'s message, cut at a word boundary (with '...') if longer than `limit`."
-    s = str(e).strip().splitlines()
-    s = s[0] if s else type(e).__name__
-    return s if len(s) <= limit else s[:limit].rsplit(' ', 1)[0].rstrip(',;:') + '...'
-
-def _load_errors()->tuple:
-    "What loading a broken or wrong model raises: files, configs, JSON, weights (safetensors has its own error type)."
-    errs = [OSError, ValueError, RuntimeError, KeyError, EOFError]
-    try: from safetensors import SafetensorError; errs.append(SafetensorError)
-    except ImportError: pass
-    return tuple(errs)
-
-def _hub_host()->tuple:
-    "(host, port) of the Hugging Face Hub endpoint (`HF_ENDPOINT`, default huggingface.co)."
-    try: from huggingface_hub.constants import ENDPOINT
-    except ImportError: ENDPOINT = os.environ.get('HF_ENDPOINT', 'https://huggingface.co')
-    u = urllib.parse.urlparse(ENDPOINT)
-    return u.hostname or 'huggingface.co', u.port or (80 if u.scheme == 'http' else 443)
-
-def _hub_reachable(timeout:float=3)->bool:
-    "Whether a TCP connection to the Hub opens within `timeout` seconds (the libraries retry for minutes)."
-    try: socket.create_connection(_hub_host(), timeout=timeout).close(); return True
-    except OSError: return False
-
-def _half(kwargs)->bool: return 'float16' in str(kwargs.get('torch_dtype', kwargs.get('dtype')))
-
-def _call(cls, src, kwargs):
-    "`cls.from_pretrained`, asking diffusers pipelines in float16 for the repository's fp16 weight files when it has them."
-    if not (_half(kwargs) and hasattr(cls, '_optional_components') and 'variant' not in kwargs):  # not a diffusers pipeline in fp16
-        return cls.from_pretrained(src, **kwargs)
-    try: return cls.from_pretrained(src, variant='fp16', **kwargs)
-    except _load_errors() as e:
-        if 'variant' not in str(e) and 'fp16' not in str(e): raise
-    warnings.warn(f"diffedit: {src} has no fp16 weight files: loading the full ones and converting them", stacklevel=3)
-    return cls.from_pretrained(src, **kwargs)
-
-def _check_kind(obj, cls, name, what):
-    "Refuse a model of another kind that the library loaded anyway (a CLIP folder as CLIPSeg, an inpainting UNet as text-to-image)."
-    want = getattr(getattr(cls, 'config_class', None), 'model_type', None)
-    got = getattr(getattr(obj, 'config', None), 'model_type', None)
-    if want and got and want != got:
-        raise DiffEditError(f"cannot load the {what} from {name!r}: it holds a {got!r} model, not {want!r}; pass a {what}")
-    unet = getattr(obj, 'unet', None)
-    if unet is not None and cls.__name__ == 'StableDiffusionPipeline' and unet.config.in_channels != 4:
-        raise DiffEditError(f"cannot load the {what} from {name!r}: its UNet takes {unet.config.in_channels} input channels, "
-                            "not 4 (an inpainting model?); pass a text-to-image Stable Diffusion model")
-    return obj
-
-def from_pretrained(cls,          # a class with `from_pretrained` (a transformers model/processor, a diffusers pipeline...)
-                    id_or_path,   # a Hugging Face Hub id ('org/name') or a local folder
-                    what:str,     # what it is, for messages: 'CLIPSeg model'
-                    **kwargs,     # passed to `cls.from_pretrained` (`torch_dtype`, `use_safetensors`, ...)
-                   ):
-    "`cls.from_pretrained(id_or_path, **kwargs)`, turning every load failure into a one-line `DiffEditError`."
-    name = str(id_or_path)
-    p = Path(name).expanduser()
-    if p.exists():
-        if not p.is_dir(): raise DiffEditError(f"cannot load the {what} from {name!r}: it is a file, not a model folder; pass the folder that save_pretrained wrote")
-        try: return _check_kind(_call(cls, str(p), kwargs), cls, name, what)
-        except DiffEditError: raise
-        except _load_errors() as e:  # a missing file, a config transformers cannot recognise, corrupt weights
-            raise DiffEditError(f"cannot load the {what} from {name!r}: the folder is not a saved {what} ({_first_line(e)}); pass the folder that save_pretrained wrote") from None
-    if name.startswith(('.', '/', '~')) or name.count('/') > 1 or '\\' in name or not name.strip():
-        raise DiffEditError(f"cannot load the {what} from {name!r}: no such folder (and it is not a Hugging Face Hub id like 'org/name'); check the path")
-    if not _offline(kwargs) and not _hub_reachable():  # fail in seconds, not after minutes of retries
-        try: return _check_kind(_call(cls, name, {**kwargs, 'local_files_only': True}), cls, name, what)  # downloaded before
-        except DiffEditError: raise
-        except _load_errors():
-            raise ArgError(f"cannot load the {what} {_esc(name)}: the Hugging Face Hub ({_hub_host()[0]}) cannot be reached and it was never downloaded; "
-                           "use the shipped toy models ({models_toy}), a local folder, or HF_HUB_OFFLINE=1 for models already downloaded") from None
-    try: return _check_kind(_call(cls, name, kwargs), cls, name, what)
-    except DiffEditError: raise
-    except _load_errors() as e:
-        if type(e).__name__ == 'HFValidationError':
-            raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not a valid Hugging Face Hub id ('org/name'); check the name") from None
-        if _offline(kwargs):
-            raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not in the local Hugging Face cache while offline (HF_HUB_OFFLINE=1); pass a local folder or go online") from None
-        raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and the Hugging Face Hub has no such model ({_first_line(e)}); check the id, or pass a local folder") from None
+def hf_load(cls,       # a transformers or diffusers class with `from_pretrained`
+            model,     # a Hugging Face Hub id ('org/name') or a local folder
+            **kwargs,  # passed on (`dtype`, `use_safetensors`, ...)
+           ):
+    "`cls.from_pretrained(model, **kwargs)`: how the lessons load models (`diffedit.hub.from_pretrained` adds one-line errors)."
+    return cls.from_pretrained(model, **kwargs)
 
 # %% ../nbs/00_core.ipynb #104de82c
 def quiet_libraries(progress:bool=True, # keep progress bars (ours and diffusers' denoising bars)
@@ -342,169 +237,3 @@ def quiet_libraries(progress:bool=True, # keep progress bars (ours and diffusers
         warnings.filterwarnings('ignore', module=m)
     import diffusers.utils.logging as dl, transformers.utils.logging as tl
     for lg in (dl, tl): lg.set_verbosity_error(); lg.disable_progress_bar()  # the bars that count loaded weights
-
-# %% ../nbs/00_core.ipynb #c0a2e002
-METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
-MAX_PIXELS = 25_000_000  # the largest picture `edit` takes (a 6000x4000 photo); shrink bigger ones first
-
-# name: (whole number?, lowest, highest, lowest allowed?): the documented range of every number `edit` takes
-BOUNDS = dict(n=(True, 1, 100, True), seed=(True, 0, 2**63 - 1, True), num_inference_steps=(True, 1, 1000, True),
-              guidance_scale=(False, 0, 100, True), threshold=(False, 0, 1, True), sigma=(False, 0, 100, True),
-              strength=(False, 0, 1, False), mask_strength=(False, 0, 1, False), eta=(False, 0, 1, True),
-              feather=(True, 0, 256, True), size=(True, 64, 2048, True), batch_size=(True, 1, 100, True))
-
-def check_number(name:str, # a key of `BOUNDS`
-                 v,        # the value given; None (the preset's default) passes
-                ):         # a plain int or float (numpy numbers accepted), or None
-    "`v` if it is a number of the right kind inside `BOUNDS[name]`, else an `ArgError` naming `name`."
-    whole, lo, hi, lo_ok = BOUNDS[name]
-    kind = 'a whole number' if whole else 'a number'
-    if v is None: return None
-    if isinstance(v, (str, bytes)): raise ArgError(f"{{{name}}}={_esc(v)}: a string; pass {kind}, e.g. {lo if lo_ok else hi}")
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral if whole else numbers.Real)):
-        raise ArgError(f"{{{name}}}={_esc(v)}: pass {kind}")
-    v = int(v) if whole else float(v)
-    if not math.isfinite(v): raise ArgError(f"{{{name}}}={v}: pass a finite number")
-    if not (lo <= v <= hi) or (v == lo and not lo_ok):
-        raise ArgError(f"{{{name}}}={v}: use {kind} {'from' if lo_ok else 'above'} {lo} {'to' if whole else 'up to'} {hi}")
-    if name == 'size' and v % 8: raise ArgError(f"{{size}}={v}: use a multiple of 8 (the models' latents are 1/8 of the picture)")
-    return v
-
-def check_params(**kw)->dict:
-    "Every number in `kw` checked with `check_number` (method-specific ones too, used or not), as plain ints and floats."
-    out = {k: check_number(k, v) for k, v in kw.items()}
-    if out.get('seed') is not None and out['seed'] + (out.get('n') or 1) - 1 > BOUNDS['seed'][2]:
-        raise ArgError(f"{{seed}}={out['seed']}: the last variation's seed passes 2**63-1; use a smaller seed")
-    return out
-
-def check_text(source, target)->tuple:
-    "The two prompts, stripped: non-empty strings that differ."
-    for name, s, eg in (('source', source, 'a horse'), ('target', target, 'a zebra')):
-        if not isinstance(s, str) or not s.strip():
-            raise ArgError(f"the {name} prompt is empty: describe {'the object to change' if name == 'source' else 'the result'} with {{{name}}}, e.g. {eg!r}")
-    if source.strip().lower() == target.strip().lower():
-        raise ArgError(f"{{source}} and {{target}} are the same ({_esc(source.strip())}): say what the picture should become")
-    return source.strip(), target.strip()
-
-def check_method(method)->str:
-    if method not in METHODS: raise ArgError(f"{{method}}={_esc(method)}: unknown method; use one of {', '.join(METHODS)}")
-    return method
-
-# %% ../nbs/00_core.ipynb #c0a2e003
-OURS = re.compile(r'edit_\d+_seed\d+\.png|mask\.png|grid\.png|edit\.json|before\.png|after\.png|demo\.png')  # files we write
-LOCK = '.diffedit.lock'
-
-def _out_names(seeds)->list:
-    "The files `EditResult.save` writes, in order: variations, mask, grid, record."
-    return [f'edit_{i}_seed{s}.png' for i, s in enumerate(seeds)] + ['mask.png', 'grid.png', 'edit.json']
-
-def _same(p:Path, q)->bool:
-    "Whether path `p` is the local file `q` (a path; URLs and None never are)."
-    if q is None or not isinstance(q, (str, os.PathLike)) or str(q).lower().startswith(('http://', 'https://')): return False
-    try: return p.resolve() == Path(q).expanduser().resolve()
-    except OSError: return False
-
-def check_out_dir(out_dir,      # the folder to write into
-                  names,        # the file names to write there
-                  input=None,   # the input picture's path, never to be overwritten
-                  force=False,  # replace the files of an earlier run
-                  mask=None,    # the user's mask path, never to be overwritten
-                 )->tuple:      # (folder, [paths])
-    "Refuse (one line, nothing written) a folder we cannot write, the input or mask as an output, or without `force` a folder holding our files."
-    if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
-        raise ArgError(f"{{out_dir}}={_esc(out_dir)}: name a folder to write into")
-    out = Path(out_dir).expanduser()
-    try:
-        if out.exists() and not out.is_dir(): raise DiffEditError(f"cannot save into {str(out)!r}: it is a file, not a folder; pick another folder")
-        up = out
-        while not up.exists(): up = up.parent
-        if not up.is_dir(): raise DiffEditError(f"cannot save into {str(out)!r}: {str(up)!r} is a file, not a folder; pick another folder")
-        if not os.access(up, os.W_OK | os.X_OK): raise DiffEditError(f"cannot save into {str(out)!r}: {str(up)!r} is not writable; pick another folder")
-        paths = [out/n for n in names]
-        for p in paths:
-            for what, q in (('input picture', input), ('mask', mask)):
-                if _same(p, q): raise DiffEditError(f"refusing to overwrite the {what} {str(q)!r}: save into another folder")
-        taken = sorted(p.name for p in out.iterdir() if (OURS.fullmatch(p.name) or p.name in names)
-                       and not _same(p, input) and not _same(p, mask)) if out.is_dir() else []
-    except OSError as e: raise DiffEditError(f"cannot save into {str(out)[:80]!r}: {e.strerror}; pick another folder") from None
-    if taken and not force:
-        raise ArgError(f"{_esc(str(out))[1:-1]} already holds the files of an edit ({taken[0]}, {len(taken)} in all): pass {{force}} to replace them, or pick another folder")
-    return out, paths
-
-# %% ../nbs/00_core.ipynb #c0a2e004
-@contextmanager
-def _signals_held():
-    "Hold SIGINT/SIGTERM while files are moved or cleaned up (they arrive right after)."
-    held = {signal.SIGINT, signal.SIGTERM}
-    try: old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError): old = None  # not on this platform or thread
-    try: yield
-    finally:
-        if old is not None: signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-class OutDir:
-    "An output folder reserved for one run: a lock file while we work; all files written beside, then moved in as a set."
-    def __init__(self, out_dir, names, input=None, force=False, mask=None):
-        self.out, self.paths = check_out_dir(out_dir, names, input, force, mask)
-        self.names, self.input, self.force, self.mask, self.made, self.locked = list(names), input, force, mask, [], False
-        try:
-            missing, up = [], self.out
-            while not up.exists(): missing.append(up); up = up.parent
-            for d in reversed(missing): d.mkdir(); self.made.append(d)  # the umask's mode, like any folder
-            fd = os.open(self.out/LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # exclusive: one run per folder
-            self.locked = True
-            os.write(fd, f'{os.getpid()}\n'.encode()); os.close(fd)
-            check_out_dir(out_dir, names, input, force, mask)  # again, now that the folder is ours
-        except FileExistsError:
-            self.release(False)
-            raise DiffEditError(f"another diffedit run is writing into {str(self.out)!r} (if none is, a killed one left {LOCK} there: delete it)") from None
-        except OSError as e:
-            self.release(False)
-            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror}; pick another folder") from None
-        except BaseException: self.release(False); raise
-
-    def write(self, files:dict, # name -> bytes, written to a temporary folder inside, then moved into place together
-             )->list:           # the paths written
-        "Write `files`; with `force`, the previous run's files go as a set (never the input or the user's mask)."
-        tmp = old = None
-        moved, placed = [], []
-        try:
-            tmp = Path(tempfile.mkdtemp(dir=self.out, prefix='.diffedit-new-'))
-            for name, data in files.items():
-                with open(tmp/name, 'xb') as f: f.write(data)  # mode 0666 less the umask
-            old = Path(tempfile.mkdtemp(dir=self.out, prefix='.diffedit-old-'))
-            stale = [p for p in self.out.iterdir() if (OURS.fullmatch(p.name) or p.name in files)
-                     and not _same(p, self.input) and not _same(p, self.mask)]
-            try:  # noted before each move, so that a signal between the two cannot lose a file
-                for p in stale: moved.append(p); os.replace(p, old/p.name)
-                for name in files: placed.append(name); os.replace(tmp/name, self.out/name)
-            except BaseException:  # an error or a signal: put the previous run's files back, all or nothing
-                with _signals_held():
-                    for name in placed:
-                        if not (tmp/name).exists() and (self.out/name).exists(): os.remove(self.out/name)
-                    for p in moved:
-                        if (old/p.name).exists(): os.replace(old/p.name, p)
-                raise
-        except OSError as e:
-            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror or e}; nothing was written (free some space or pick another folder)") from None
-        finally:
-            with _signals_held():
-                for d in (tmp, old):
-                    if d is not None: shutil.rmtree(d, ignore_errors=True)
-        return [self.out/n for n in files]
-
-    def release(self, ok:bool=True):
-        "Drop the lock; after a failure also the folders we created (if still empty)."
-        with _signals_held():
-            if self.locked:
-                try: os.remove(self.out/LOCK)
-                except OSError: pass
-                self.locked = False
-            if not ok:
-                for d in reversed(self.made):
-                    try: d.rmdir()
-                    except OSError: break
-                self.made = []
-
-    def __enter__(self): return self
-    def __exit__(self, typ, *a): self.release(typ is None)

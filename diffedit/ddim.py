@@ -13,10 +13,10 @@ from torch import Tensor
 from PIL import Image
 from diffusers.utils.torch_utils import randn_tensor
 from .core import DiffEditError
-from .noise import _embed, _encode, _timesteps, _check_image, _vae_factor, _bar
+from .sd import embed_prompts, encode_image, edit_timesteps, check_image, vae_factor, progress_bar, decode_latents
 
 # %% auto #0
-__all__ = ['decode_latents', 'ddim_invert', 'masked_decode', 'diffedit_decode']
+__all__ = ['ddim_invert', 'masked_decode', 'diffedit_decode']
 
 # %% ../nbs/07_ddim.ipynb #04f35d63
 def _levels(pipe, timesteps:list, num_inference_steps:int)->list:
@@ -45,16 +45,6 @@ def _predict(pipe, x:Tensor, t:Tensor, emb:Tensor, guidance_scale:float)->Tensor
         return u + guidance_scale*(c - u)
     return pipe.unet(x, t, encoder_hidden_states=emb[-1:].expand(b, -1, -1)).sample
 
-# %% ../nbs/07_ddim.ipynb #f6c6ebde
-@torch.no_grad()
-def decode_latents(pipe,        # a Stable Diffusion pipeline
-                   lat:Tensor,  # (B, C, h, w) latents
-                  )->list:      # B PIL images, `_vae_factor` times the latent size
-    "Decode latents with the VAE into PIL images."
-    im = pipe.vae.decode(lat/pipe.vae.config.scaling_factor).sample
-    a = ((im.float()/2 + 0.5).clamp(0, 1)*255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return [Image.fromarray(o) for o in a]
-
 # %% ../nbs/07_ddim.ipynb #f3e38c6e
 @torch.no_grad()
 def ddim_invert(pipe,                    # a Stable Diffusion pipeline (`diffedit.noise.load_sd`)
@@ -66,14 +56,14 @@ def ddim_invert(pipe,                    # a Stable Diffusion pipeline (`diffedi
                 generator:torch.Generator=None, # draw the VAE latent with it; None: the VAE's mean
                )->Tensor:                # (steps+1, 1, C, h, w): x_r (noisiest) first ... x_0 (the image) last
     "Run DDIM backwards from `image`'s latent up to `strength`, returning every latent on the way."
-    _check_image(pipe, image)
-    ts = _timesteps(pipe, num_inference_steps, strength)
-    x = _encode(pipe, image, 1, generator)
-    emb = _embed(pipe, ['', prompt] if guidance_scale > 1 else [prompt])
+    check_image(pipe, image)
+    ts = edit_timesteps(pipe, num_inference_steps, strength)
+    x = encode_image(pipe, image, 1, generator)
+    emb = embed_prompts(pipe, ['', prompt] if guidance_scale > 1 else [prompt])
     tt = torch.tensor(ts, device=x.device)  # moved to the device once; the noise levels are floats: no GPU waits
     levels = _levels(pipe, ts, num_inference_steps)
     traj = [x]
-    for i in _bar(pipe, reversed(range(len(ts))), total=len(ts), desc='DDIM inversion'):
+    for i in progress_bar(pipe, reversed(range(len(ts))), total=len(ts), desc='DDIM inversion'):
         a_next, a = levels[i]  # from one step cleaner up to timestep ts[i]
         x = _ddim_step(pipe, x, _predict(pipe, x, tt[i], emb, guidance_scale), a, a_next)
         traj.append(x)
@@ -93,7 +83,7 @@ def masked_decode(pipe,                    # a Stable Diffusion pipeline (`diffe
                   eta:float=0.0,           # DDIM eta: 0 deterministic (paper); > 0 adds seeded noise (variations)
                  )->Tensor:                # (B, C, h, w) decoded latents
     "DDIM-decode from `trajectory[0]` under `prompt` inside `mask`, following `trajectory` outside it."
-    ts = _timesteps(pipe, num_inference_steps, strength)
+    ts = edit_timesteps(pipe, num_inference_steps, strength)
     if trajectory.ndim != 5 or len(trajectory) != len(ts) + 1:
         raise DiffEditError(f"trajectory has shape {tuple(trajectory.shape)} but strength={strength} and num_inference_steps="
                             f"{num_inference_steps} need {len(ts)+1} latents: invert and decode with the same strength and steps")
@@ -102,14 +92,14 @@ def masked_decode(pipe,                    # a Stable Diffusion pipeline (`diffe
     gens = generator if isinstance(generator, list) else [generator]
     x = trajectory[0].expand(len(gens), -1, -1, -1).clone()
     m = mask.to(x.device, x.dtype)
-    emb = _embed(pipe, [negative_prompt or '', prompt] if guidance_scale > 1 else [prompt])
+    emb = embed_prompts(pipe, [negative_prompt or '', prompt] if guidance_scale > 1 else [prompt])
     tt = torch.tensor(ts, device=x.device)
     levels = _levels(pipe, ts, num_inference_steps)
     sigmas = [eta*((1 - an)/(1 - a)*(1 - a/an))**0.5 for a, an in levels]
     if eta > 0:  # all the noise up front, per generator, in the order diffusers' scheduler draws it
         g = gens if len(gens) > 1 else gens[0]
         noise = torch.stack([randn_tensor(x.shape, generator=g, device=x.device, dtype=x.dtype) for _ in ts])
-    for i in _bar(pipe, range(len(ts)), desc='masked decoding'):
+    for i in progress_bar(pipe, range(len(ts)), desc='masked decoding'):
         a, a_next = levels[i]
         x = _ddim_step(pipe, x, _predict(pipe, x, tt[i], emb, guidance_scale), a, a_next,
                        sigmas[i], noise[i] if eta > 0 else None)
@@ -124,7 +114,7 @@ def _latent_mask(pipe, mask, hw:tuple)->Tensor:
     if tuple(mask.shape) != tuple(hw):
         raise DiffEditError(f"mask is {tuple(mask.shape)} but the image is {tuple(hw)} (H,W): compute the mask on the same image")
     m = (mask > 0.5).float() if mask.dtype != torch.bool else mask.float()
-    f = _vae_factor(pipe)
+    f = vae_factor(pipe)
     return F.max_pool2d(m[None, None], f)[0, 0]
 
 @torch.no_grad()
@@ -140,7 +130,7 @@ def diffedit_decode(pipe,                   # a Stable Diffusion pipeline (`diff
                     eta:float=0.0,          # DDIM eta: 0 deterministic (paper; seeds then give identical images), 1 variations
                    )->list:                 # one PIL image per seed, at the image's size (paste back with `diffedit.inpaint.paste_back`)
     "DiffEdit's editing half: DDIM-invert `image` to `strength`, decode under `target` inside `mask`."
-    hw = _check_image(pipe, image)
+    hw = check_image(pipe, image)
     m = _latent_mask(pipe, mask, hw)
     seeds = [seeds] if isinstance(seeds, int) else list(seeds)
     if not seeds: raise DiffEditError("seeds is empty: pass at least one seed, e.g. seeds=(0,)")

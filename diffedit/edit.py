@@ -14,15 +14,16 @@ import numpy as np
 import torch
 from PIL import Image
 import diffedit
-from .core import DiffEditError, ArgError, load_image, show_images, image_grid, get_device, get_dtype
+from .core import DiffEditError, load_image, show_images, image_grid, get_device, get_dtype
 from .resize import resize_for_sd
 from .segment import CLIPSEG_ID, load_clipseg, clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, default_sigma
 from .inpaint import INPAINT_ID, load_inpaint, inpaint, paste_back, _mask_array
 from .noise import SD_ID, load_sd, noise_mask  # SD1.5 text-to-image: noise mask and DDIM decoding
 from .ddim import diffedit_decode
-from .core import (METHODS, MAX_PIXELS, check_number, check_params, check_text, check_method,
-                           check_out_dir, OutDir, _out_names)
+from .settings import ArgError, METHODS, MAX_PIXELS, check_number, check_params, check_text, check_method
+from .hub import from_pretrained
+from .outdir import check_out_dir, OutDir, out_names
 
 # %% auto #0
 __all__ = ['PRESETS', 'Models', 'settings', 'EditResult', 'edit']
@@ -81,7 +82,7 @@ class Models:
         "The loaded model of `kind` ('seg', 'inpaint' or 'sd'), from the cache if it was loaded before."
         model = _resolve(self.ids[kind])
         key = (kind, _cache_key(model), str(self.device), str(self.dtype))
-        if key not in _LOADED: _LOADED[key] = _LOADERS[kind](model, device=self.device, dtype=self.dtype)
+        if key not in _LOADED: _LOADED[key] = _LOADERS[kind](model, device=self.device, dtype=self.dtype, loader=from_pretrained)
         return _LOADED[key]
 
     @property
@@ -271,7 +272,7 @@ class EditResult:
              **extra,             # more fields for the JSON record (e.g. the command line's timings)
             )->list:              # the paths written
         "Write the pictures, the mask, the grid and `edit.json` (strict JSON) into `out_dir`: all files or none."
-        names = _out_names(self.seeds)
+        names = out_names(self.seeds)
         rec = json.dumps(self.record(files=names, **extra), indent=1, default=str, allow_nan=False) + '\n'
         try: data = dict(zip(names, [*map(_png, [*self.images, self.mask, self.grid()]), rec.encode()]))
         except OSError as e: raise DiffEditError(f"cannot encode the pictures as PNG ({e}); nothing was written") from None

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from diffusers import StableDiffusionInpaintPipeline
 from diffusers.utils.torch_utils import randn_tensor
-from .core import DiffEditError, get_device, get_dtype, from_pretrained
+from .core import DiffEditError, get_device, get_dtype, hf_load
 from .resize import restore_size, _resize_bool, _bbox
 from .smooth import EmptyMaskError
 
@@ -31,16 +31,14 @@ def _dtype_kwarg(cls)->str:
 def load_inpaint(model=INPAINT_ID, # Hub id or local folder of a Stable Diffusion *inpainting* pipeline
                  device=None,      # 'cpu', 'cuda', a torch.device, or None to pick (see `get_device`)
                  dtype=None,       # None: float16 on CUDA, float32 elsewhere
+                 loader=hf_load,   # how to call `from_pretrained` (Part 2 passes `diffedit.hub.from_pretrained`)
                 )->StableDiffusionInpaintPipeline:
     "Load a Stable Diffusion inpainting pipeline (safetensors only) onto `device`."
     device = get_device(device)
     dtype = dtype or get_dtype(device)
-    pipe = from_pretrained(StableDiffusionInpaintPipeline, model, 'inpainting model', use_safetensors=True,
-                           **{_dtype_kwarg(StableDiffusionInpaintPipeline): dtype})
+    pipe = loader(StableDiffusionInpaintPipeline, model, use_safetensors=True, **{_dtype_kwarg(StableDiffusionInpaintPipeline): dtype})
     c = pipe.unet.config.in_channels
-    if c != 9:
-        raise DiffEditError(f"{str(model)!r} is not an inpainting model (its UNet takes {c} input channels, not 9); "
-                            f"pass an inpainting checkpoint such as {INPAINT_ID!r}")
+    if c != 9: raise DiffEditError(f"{str(model)!r} is not an inpainting model (its UNet takes {c} input channels, not 9)")
     return pipe.to(device)
 
 # %% ../nbs/05_inpaint.ipynb #86ebbbe5

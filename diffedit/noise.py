@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image
-from tqdm.auto import tqdm
 from diffusers import StableDiffusionPipeline, DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
-from .core import DiffEditError, get_device, get_dtype, from_pretrained
+from .core import DiffEditError, get_device, get_dtype, hf_load
+from .sd import embed_prompts, encode_image, edit_timesteps, check_image, progress_bar
 from .smooth import smooth_mask, threshold_mask, EmptyMaskError, default_sigma
 
 # %% auto #0
@@ -27,68 +27,17 @@ SD_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # maintained mirror of ru
 def load_sd(model=SD_ID,     # Hub id or local folder of a Stable Diffusion (text-to-image) pipeline
             device=None,     # None: CUDA if available, else CPU (see `get_device`)
             dtype=None,      # None: float16 on CUDA, float32 elsewhere
+            loader=hf_load,  # how to call `from_pretrained` (Part 2 passes `diffedit.hub.from_pretrained`)
            )->StableDiffusionPipeline: # on `device`, with a `DDIMScheduler`
     "Load a Stable Diffusion pipeline for the noise mask and DDIM editing."
     device = get_device(device)
     dtype = dtype or get_dtype(device)
-    pipe = from_pretrained(StableDiffusionPipeline, model, "Stable Diffusion pipeline", dtype=dtype,
-                           use_safetensors=True, safety_checker=None, requires_safety_checker=False)
-    # `from_pretrained` refuses a folder of another kind, such as an inpainting pipeline (UNet with 9 input channels)
+    pipe = loader(StableDiffusionPipeline, model, dtype=dtype, use_safetensors=True, safety_checker=None, requires_safety_checker=False)
+    c = pipe.unet.config.in_channels  # an inpainting folder loads as a StableDiffusionPipeline too
+    if c != 4: raise DiffEditError(f"{str(model)!r} is not a text-to-image model (its UNet takes {c} input channels, not 4)")
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
-
-# %% ../nbs/06_noise_mask.ipynb #6cd6d04f
-_TRUNCATED = set()  # prompts already reported as truncated: one notice per prompt, however many calls embed it
-
-def _embed(pipe, texts:list)->Tensor:
-    "Text embeddings (len(texts), 77, D) of `texts`, as diffusers' `encode_prompt` computes them."
-    tk, limit = pipe.tokenizer, pipe.tokenizer.model_max_length
-    long = [t for t in dict.fromkeys(texts) if t not in _TRUNCATED and len(tk(t, verbose=False).input_ids) > limit]
-    if long:
-        _TRUNCATED.update(long)
-        # the wording of `diffedit.segment`'s notice, so that the CLIPSeg and noise paths read alike
-        warnings.warn(f"diffedit: {len(long)} prompt(s) longer than the text encoder's {limit} tokens were cut to {limit}", stacklevel=2)
-    tok = tk(texts, padding='max_length', max_length=limit, truncation=True, return_tensors='pt')
-    te = pipe.text_encoder
-    mask = tok.attention_mask.to(te.device) if getattr(te.config, 'use_attention_mask', False) else None
-    with torch.no_grad(): emb = te(tok.input_ids.to(te.device), attention_mask=mask)[0]
-    return emb.to(pipe.unet.dtype)
-
-def _vae_factor(pipe)->int: return 2 ** (len(pipe.vae.config.block_out_channels) - 1)
-
-def _check_image(pipe, image)->tuple:
-    "(H, W) of `image`, which must be a PIL image whose sides are multiples of the VAE's factor."
-    if not isinstance(image, Image.Image):
-        raise DiffEditError(f"image must be a PIL image, not {type(image).__name__}; load it with diffedit.core.load_image")
-    f, (w, h) = _vae_factor(pipe), image.size
-    if w % f or h % f:
-        raise DiffEditError(f"image is {w}x{h}: its sides must be multiples of {f} for this model; resize it with diffedit.resize.resize_for_sd")
-    return h, w
-
-def _encode(pipe, image:Image.Image, n:int=1, generator=None)->Tensor:
-    "Scaled VAE latents (n,C,h,w) of `image`: `n` draws from the VAE's posterior, or its mean `n` times if `generator` is None."
-    vae = pipe.vae
-    x = torch.from_numpy(np.asarray(image.convert('RGB')).astype(np.float32)/255.0).permute(2, 0, 1)[None]*2.0 - 1.0
-    with torch.no_grad(): d = vae.encode(x.to(vae.device, vae.dtype)).latent_dist
-    if generator is None: lat = d.mean.expand(n, -1, -1, -1)
-    else: lat = d.mean + d.std*randn_tensor((n, *d.mean.shape[1:]), generator=generator, device=vae.device, dtype=vae.dtype)
-    return lat*vae.config.scaling_factor
-
-def _bar(pipe, it, disable:bool=False, **kw):
-    "A tqdm bar over `it`, quiet if `disable` or after `pipe.set_progress_bar_config(disable=True)` (`edit(progress=False)`)."
-    return tqdm(it, leave=False, disable=disable or getattr(pipe, '_progress_bar_config', {}).get('disable', False), **kw)
-
-def _timesteps(pipe, num_inference_steps:int, strength:float)->list:
-    "The DDIM timesteps (noisiest first) that editing at `strength` runs through, as diffusers' `get_timesteps` picks them."
-    if not (isinstance(num_inference_steps, int) and num_inference_steps >= 1):
-        raise DiffEditError(f"num_inference_steps must be a positive integer, got {num_inference_steps!r}")
-    if not (isinstance(strength, (int, float)) and 0 < strength <= 1) or int(num_inference_steps*strength) < 1:
-        raise DiffEditError(f"strength={strength!r} with num_inference_steps={num_inference_steps} gives no step: "
-                            "use a strength in (0, 1] with strength*num_inference_steps >= 1")
-    s = DDIMScheduler.from_config(pipe.scheduler.config)  # a copy: pipe.scheduler's state is left alone
-    s.set_timesteps(num_inference_steps)
-    return s.timesteps[num_inference_steps - int(num_inference_steps*strength):].tolist()
 
 # %% ../nbs/06_noise_mask.ipynb #cdcd81a2
 @torch.no_grad()
@@ -103,19 +52,19 @@ def noise_difference(pipe,                   # a Stable Diffusion pipeline (`loa
                      batch_size:int=None,    # UNet rows per call; None: all 2n at once
                     )->Tensor:               # (h,w) mean |eps_target - eps_source| on the latent grid, float32 on CPU
     "DiffEdit's raw mask map: how differently the UNet predicts the noise under `target` and under `source`."
-    _check_image(pipe, image)
+    check_image(pipe, image)
     if not (isinstance(n, int) and n >= 1): raise DiffEditError(f"n (noise draws) must be a positive integer, got {n!r}")
-    t = _timesteps(pipe, num_inference_steps, strength)[0]
+    t = edit_timesteps(pipe, num_inference_steps, strength)[0]
     gen = torch.Generator().manual_seed(seed)
-    lat = _encode(pipe, image, n, gen)
+    lat = encode_image(pipe, image, n, gen)
     noise = randn_tensor(lat.shape, generator=gen, device=lat.device, dtype=lat.dtype)
     a = pipe.scheduler.alphas_cumprod[t].item()
     noisy = a**0.5*lat + (1 - a)**0.5*noise
-    xs, embs = torch.cat([noisy, noisy]), _embed(pipe, [source, target]).repeat_interleave(n, 0)
+    xs, embs = torch.cat([noisy, noisy]), embed_prompts(pipe, [source, target]).repeat_interleave(n, 0)
     bs = batch_size or len(xs)
     tt = torch.tensor(t, device=lat.device)
     eps = torch.cat([pipe.unet(xs[i:i+bs], tt, encoder_hidden_states=embs[i:i+bs]).sample
-                     for i in _bar(pipe, range(0, len(xs), bs), desc='noise mask', disable=bs >= len(xs))])
+                     for i in progress_bar(pipe, range(0, len(xs), bs), desc='noise mask', disable=bs >= len(xs))])
     eps_src, eps_tgt = eps.float().chunk(2)
     raw = (eps_tgt - eps_src).abs().mean((0, 1))
     # Identical texts give (almost) identical predictions: normalising that would blow float noise up into a mask.
@@ -147,7 +96,7 @@ def noise_mask(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
                batch_size:int=None,    # UNet rows per call; None: all 2n at once
               )->tuple:                # (soft (H,W) float32 in [0,1], binary (H,W) bool), on CPU at the image's size
     "DiffEdit's noise-difference mask of `image` for editing `source` into `target`, at the image's resolution."
-    H, W = _check_image(pipe, image)
+    H, W = check_image(pipe, image)
     raw = noise_difference(pipe, image, source, target, n=n, strength=strength, seed=seed,
                            num_inference_steps=num_inference_steps, batch_size=batch_size)
     if not raw.any():

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
-from .core import DiffEditError, load_image, get_device, get_dtype, from_pretrained
+from .core import DiffEditError, load_image, get_device, get_dtype, hf_load
 
 # %% auto #0
 __all__ = ['CLIPSEG_ID', 'ClipSeg', 'load_clipseg', 'clipseg_heatmaps']
@@ -29,12 +29,13 @@ class ClipSeg(NamedTuple):
 def load_clipseg(model:str=CLIPSEG_ID, # Hugging Face Hub id or local folder with model and processor
                  device=None,          # None: CUDA if available, else CPU (and say so)
                  dtype=None,           # None: float16 on CUDA, float32 on CPU
+                 loader=hf_load,       # how to call `from_pretrained` (Part 2 passes `diffedit.hub.from_pretrained`)
                 )->ClipSeg:
     "Load CLIPSeg's model (safetensors weights) and processor from `model`, ready for `clipseg_heatmaps`."
     device = get_device(device)
     dtype = dtype or get_dtype(device)
-    processor = from_pretrained(CLIPSegProcessor, model, 'CLIPSeg processor')
-    net = from_pretrained(CLIPSegForImageSegmentation, model, 'CLIPSeg model', use_safetensors=True, dtype=dtype)
+    processor = loader(CLIPSegProcessor, model)
+    net = loader(CLIPSegForImageSegmentation, model, use_safetensors=True, dtype=dtype)
     return ClipSeg(net.to(device).eval(), processor, device, dtype)
 
 # %% ../nbs/02_segment.ipynb #1d3ee6d6

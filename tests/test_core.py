@@ -4,7 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from diffedit.core import DiffEditError, ArgError, load_image, from_pretrained
+from diffedit.core import DiffEditError, load_image
+from diffedit.settings import ArgError
+from diffedit.hub import from_pretrained
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
@@ -89,7 +91,7 @@ def test_wrong_kind_and_corrupt_weights(sd, tmp_path):
 
 def test_unreachable_hub(monkeypatch):
     "Online with the Hub unreachable: an immediate line naming HF_HUB_OFFLINE=1, the toy models and local folders."
-    import diffedit.core as core
+    import diffedit.hub as core
     from transformers import AutoConfig
     monkeypatch.setattr(core, '_offline', lambda kw: bool(kw.get('local_files_only')))
     monkeypatch.setattr(core, '_hub_host', lambda: ('127.0.0.1', 9))
