@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from PIL import Image
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # offline by default: no usage reports, no version check
 import gradio as gr
-from .core import DiffEditError, load_image, overlay, quiet_libraries
+from .core import DiffEditError, overlay, quiet_libraries
+from .inputs import read_image
 from .resize import resize_for_sd, sd_size, restore_size
 from .segment import clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, smooth_mask, threshold_mask, default_sigma
@@ -51,7 +52,7 @@ def mask_maps(models:Models,   # the models (`Models('toy')`); loaded once per p
               num_inference_steps:int=None, # timestep grid of the noise mask; None: the preset's
              )->dict:          # {'clipseg': (2,h,w) heatmaps, 'noise': (h,w) map}, at the size the models work at
     "The model outputs a mask needs, computed once per picture, prompts and models, then served from a cache."
-    image = load_image(image)
+    image = read_image(image)
     if method not in METHODS: raise DiffEditError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     steps = num_inference_steps or models.num_inference_steps
     pic, work, out = (image.size, hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()), None, {}
@@ -151,7 +152,7 @@ def _picture(path, size=None)->Image.Image:
     key = (str(path), size)
     with _CACHE_LOCK:
         if key in _PICTURES: _PICTURES.move_to_end(key); return _PICTURES[key]
-    im = load_image(path) if size is None else resize_for_sd(_picture(path), size=size).image
+    im = read_image(path) if size is None else resize_for_sd(_picture(path), size=size).image
     with _CACHE_LOCK:
         _PICTURES[key] = im
         while len(_PICTURES) > 16: _PICTURES.popitem(last=False)
@@ -238,7 +239,7 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
         url = (url or '').strip()
         if not url.lower().startswith(('http://', 'https://')):  # never a path or file:// URL: the page may be shared
             raise gr.Error('paste an http(s):// URL of a picture, or upload the file in the picture box', print_exception=False)
-        try: im = load_image(url)
+        try: im = read_image(url)
         except DiffEditError as e: raise _user_error(e) from None
         p = Path(tempfile.mkdtemp(prefix='diffedit-app-'))/'picture.png'; im.save(p)
         return str(p)

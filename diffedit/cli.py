@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse, json, os, signal, sys, tempfile, shutil, time, warnings
 from pathlib import Path
 import diffedit
-from .core import DiffEditError, load_image  # none of these imports torch: mistakes fail in a blink
+from .core import DiffEditError  # none of these imports torch: mistakes fail in a blink
 from .settings import ArgError, METHODS, MAX_PIXELS, check_params, check_text, check_device
 from .outdir import check_out_dir, OutDir, out_names
+from .inputs import read_image
 
 # %% auto #0
 __all__ = ['FLAGS', 'main']
@@ -109,9 +110,9 @@ def _check_edit(a):
     _check_models(a.models)
     if a.device is not None: check_device(a.device)
     local = [s is not None and not s.lower().startswith(('http://', 'https://')) for s in (a.image, a.mask)]
-    if local[0]: load_image(a.image, max_pixels=MAX_PIXELS)
+    if local[0]: read_image(a.image, max_pixels=MAX_PIXELS)
     if local[1]:
-        try: load_image(a.mask, max_pixels=MAX_PIXELS)
+        try: read_image(a.mask, max_pixels=MAX_PIXELS)
         except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
 
 def _edit(a, t0):

@@ -13,7 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # torch is imported where it is needed: the command line checks its arguments in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['DiffEditError', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'hf_load',
+__all__ = ['DiffEditError', 'to_rgb', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'hf_load',
            'quiet_libraries']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
@@ -27,8 +27,8 @@ def _white_bg(im:Image.Image, background='white')->Image.Image:
     bg = Image.new('RGBA', im.size, background)
     return Image.alpha_composite(bg, im).convert('RGB')
 
-def _to_rgb(im:Image.Image, background='white')->Image.Image:
-    "Convert any PIL mode to 8-bit RGB: alpha on white (or `background`), 16/32-bit and float scaled, CMYK converted."
+def to_rgb(im:Image.Image, background='white')->Image.Image:
+    "Any PIL mode as 8-bit RGB: alpha on white (or `background`), 16/32-bit and float scaled, CMYK converted."
     if im.mode == 'RGB': return im
     if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info):
         return _white_bg(im, background)
@@ -45,75 +45,19 @@ def _to_rgb(im:Image.Image, background='white')->Image.Image:
         return Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8)).convert('RGB')
     return im.convert('RGB')  # L, 1, P, CMYK, YCbCr, LAB, HSV
 
-# %% ../nbs/00_core.ipynb #ca31ee5b
-def _read_url(url:str, timeout:float, max_bytes:int)->bytes:
-    "Download `url` in chunks, failing clearly past `timeout` seconds or `max_bytes` bytes."
-    req = urllib.request.Request(url, headers={'User-Agent': 'diffedit'})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            n = r.headers.get('Content-Length')
-            if n is not None and n.isdigit() and int(n) > max_bytes:
-                raise DiffEditError(f"cannot read image {url!r}: it is {int(n)} bytes, larger than max_bytes={max_bytes}; download it yourself or raise max_bytes")
-            buf = bytearray()
-            while chunk := r.read(64 * 1024):
-                buf += chunk
-                if len(buf) > max_bytes:
-                    raise DiffEditError(f"cannot read image {url!r}: larger than max_bytes={max_bytes}; download it yourself or raise max_bytes")
-            return bytes(buf)
-    except urllib.error.HTTPError as e:
-        raise DiffEditError(f"cannot read image {url!r}: the server answered HTTP {e.code} {e.reason}; check the URL") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as e:
-        why = getattr(e, 'reason', e)
-        raise DiffEditError(f"cannot read image {url!r}: {why} (timeout={timeout}s); check the URL and your connection, or pass a local file") from None
-
 # %% ../nbs/00_core.ipynb #bfb5a0e5
-def load_image(src,                  # a path, an http(s):// or file:// URL, or a PIL image
-               timeout:float=10,     # seconds to wait for a URL
-               max_bytes:int=50*2**20, # refuse URLs larger than this (checked while downloading)
-               max_pixels:int=None,  # refuse pictures with more pixels (checked before decoding); None: PIL's own limit
-               background='white',   # what transparent pixels become ('black' for a mask painted on transparency)
-              )->Image.Image:        # an upright 8-bit RGB image
-    "Load `src` as an upright RGB PIL image, with a clear `DiffEditError` when it cannot be read."
-    if isinstance(src, Image.Image):
-        _check_pixels(src, 'the picture given', max_pixels)
-        return _to_rgb(ImageOps.exif_transpose(src.copy()), background)
+def load_image(src,                # a path, an http(s):// or file:// URL, or a PIL image
+               background='white', # what transparent pixels become ('black' for a mask painted on transparency)
+              )->Image.Image:      # an upright 8-bit RGB image
+    "Load `src` as an upright RGB PIL image (a PIL image given is copied, never changed)."
+    if isinstance(src, Image.Image): return to_rgb(ImageOps.exif_transpose(src.copy()), background)
     name = str(src)
-    if not isinstance(src, (str, os.PathLike)):
-        raise DiffEditError(f"cannot read image from a {type(src).__name__}: pass a path, a URL or a PIL image")
-    if isinstance(src, str) and name.startswith('file://'):
-        src = Path(urllib.request.url2pathname(urllib.parse.urlparse(name).path))
-    if isinstance(src, str) and name.lower().startswith(('http://', 'https://')):
-        data = io.BytesIO(_read_url(name, timeout, max_bytes))
-    else:
-        p = Path(src).expanduser()
-        if not name.strip(): raise DiffEditError("cannot read image '': the path is empty; name a picture file")
-        try: exists, is_dir = p.exists(), p.is_dir()
-        except OSError as e: raise DiffEditError(f"cannot read image {name[:80]!r}: {e.strerror}; check the path") from None
-        if not exists: raise DiffEditError(f"cannot read image {name!r}: no such file; check the path")
-        if is_dir: raise DiffEditError(f"cannot read image {name!r}: it is a folder, not an image file")
-        data = p
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # we check the size ourselves
-            with Image.open(data) as im:
-                _check_pixels(im, repr(name), max_pixels)
-                im.load()
-                im = ImageOps.exif_transpose(im)
-                return _to_rgb(im, background)
-    except DiffEditError: raise
-    except Image.DecompressionBombError as e:
-        raise DiffEditError(f"cannot read image {name!r}: {e}; resize it first") from None
-    except UnidentifiedImageError:
-        raise DiffEditError(f"cannot read image {name!r}: not an image file PIL can read (or it is corrupt)") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise DiffEditError(f"cannot read image {name!r}: the file is corrupt or truncated ({e})") from None
-
-def _check_pixels(im, name, max_pixels):
-    "Refuse a picture of more than `max_pixels` pixels, from its header (before decoding it)."
-    w, h = im.size
-    if max_pixels is not None and w * h > max_pixels:
-        raise DiffEditError(f"the picture {name} is {w}x{h} ({w*h/1e6:.0f} megapixels), more than the {max_pixels/1e6:.0f} allowed; "
-                            "shrink it first (edits work at 512 px anyway)")
+    if name.lower().startswith(('http://', 'https://')):
+        with urllib.request.urlopen(urllib.request.Request(name, headers={'User-Agent': 'diffedit'}), timeout=10) as r:
+            src = io.BytesIO(r.read())
+    elif name.startswith('file://'): src = urllib.request.url2pathname(urllib.parse.urlparse(name).path)
+    with Image.open(Path(src).expanduser() if isinstance(src, (str, os.PathLike)) else src) as im:
+        return to_rgb(ImageOps.exif_transpose(im), background)
 
 # %% ../nbs/00_core.ipynb #1bec38e3
 def _to_np(im)->np.ndarray:

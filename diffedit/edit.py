@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 import diffedit
-from .core import DiffEditError, load_image, show_images, image_grid, get_device, get_dtype
+from .core import DiffEditError, show_images, image_grid, get_device, get_dtype
+from .inputs import read_image
 from .resize import resize_for_sd
 from .segment import CLIPSEG_ID, load_clipseg, clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, default_sigma
@@ -125,7 +126,7 @@ def settings(preset:str, # a key of `PRESETS`
 def _load_mask(mask, size)->np.ndarray:
     "A user's mask (path, URL, PIL or array; white = edit, transparent = keep) as a bool array at `size`, refusing an empty one."
     if isinstance(mask, (str, os.PathLike, Image.Image)):
-        try: mask = load_image(mask, max_pixels=MAX_PIXELS, background='black').convert('L')
+        try: mask = read_image(mask, max_pixels=MAX_PIXELS, background='black').convert('L')
         except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
     m = _mask_array(mask)
     (w, h), (mw, mh) = size, (m.shape[1], m.shape[0])
@@ -318,7 +319,7 @@ def edit(image,                       # picture: path, URL or PIL image (at most
     elif not isinstance(models, Models): raise ArgError(f"{{models}}: pass a preset name ({', '.join(PRESETS)}) or a Models, not a {type(models).__name__}")
     s = settings(models.preset, method, n, **given)
     # 1. the picture, and a copy at the size the models work at
-    img = load_image(image, max_pixels=MAX_PIXELS)
+    img = read_image(image, max_pixels=MAX_PIXELS)
     r = resize_for_sd(img, size=s['size'])
     user_mask = None if mask is None else _load_mask(mask, img.size)
     t = dict(load_image=time.perf_counter() - tick); tick = time.perf_counter()

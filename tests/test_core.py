@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from diffedit.core import DiffEditError, load_image
+from diffedit.core import DiffEditError
+from diffedit.inputs import read_image as load_image
 from diffedit.settings import ArgError
 from diffedit.hub import from_pretrained
 
@@ -101,3 +102,19 @@ def test_unreachable_hub(monkeypatch):
     msg = str(e.value)
     assert 'HF_HUB_OFFLINE=1' in msg and "models='toy'" in msg and 'local folder' in msg
     assert "--models toy" in e.value.render({'models_toy': '--models toy'})
+
+# --- the lessons' loaders through the hub: the one-line errors Part 2 gives them ---
+
+def test_lesson_loaders_through_the_hub(tmp_path):
+    from diffedit.segment import load_clipseg, CLIPSEG_ID
+    from diffedit.inpaint import load_inpaint
+    from diffedit.toy import TOY_MODELS
+    (tmp_path/'empty').mkdir()
+    cases = [(lambda: load_clipseg(tmp_path/'empty', device='cpu', loader=from_pretrained), 'not a saved CLIPSeg'),
+             (lambda: load_clipseg(device='cpu', loader=from_pretrained), f"{CLIPSEG_ID!r}: not a model folder, and not in the local Hugging Face cache"),
+             (lambda: load_inpaint(TOY_MODELS/'sd', device='cpu', loader=from_pretrained), 'not an inpainting model'),
+             (lambda: load_inpaint(TOY_MODELS/'clipseg', device='cpu', loader=from_pretrained), 'cannot load the inpainting model'),
+             (lambda: load_inpaint('nobody/no-such-inpainting-model', device='cpu', loader=from_pretrained), 'cannot load the inpainting model')]
+    for f, msg in cases:
+        with pytest.raises(DiffEditError) as e: f()
+        assert msg in str(e.value) and '\n' not in str(e.value), str(e.value)
