@@ -10,9 +10,9 @@ import argparse, json, os, signal, sys, tempfile, shutil, time, warnings
 from pathlib import Path
 import diffedit
 from .core import DiffEditError  # none of these imports torch: mistakes fail in a blink
-from .settings import ArgError, METHODS, MAX_PIXELS, check_params, check_text, check_device
+from .settings import ArgError, METHODS, MAX_PIXELS, check_params, check_device
 from .outdir import check_out_dir, OutDir, out_names
-from .inputs import read_image
+from .inputs import read_image, check_text
 
 # %% auto #0
 __all__ = ['FLAGS', 'main']

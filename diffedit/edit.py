@@ -15,14 +15,14 @@ import torch
 from PIL import Image
 import diffedit
 from .core import DiffEditError, show_images, image_grid, get_device, get_dtype
-from .inputs import read_image
+from .inputs import read_image, check_text
 from .resize import resize_for_sd
 from .segment import CLIPSEG_ID, load_clipseg, clipseg_heatmaps
 from .smooth import EmptyMaskError, edit_mask, default_sigma
 from .inpaint import INPAINT_ID, load_inpaint, inpaint, paste_back, _mask_array
 from .noise import SD_ID, load_sd, noise_mask  # SD1.5 text-to-image: noise mask and DDIM decoding
 from .ddim import diffedit_decode
-from .settings import ArgError, METHODS, MAX_PIXELS, check_number, check_params, check_text, check_method
+from .settings import ArgError, METHODS, MAX_PIXELS, check_number, check_params, check_method
 from .hub import from_pretrained
 from .outdir import check_out_dir, OutDir, out_names
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, socket, urllib.parse, warnings
 from pathlib import Path
 from .core import DiffEditError
-from .settings import ArgError, _esc
+from .settings import ArgError, quoted
 
 # %% auto #0
 __all__ = ['from_pretrained']
@@ -98,7 +98,7 @@ def from_pretrained(cls,          # a class with `from_pretrained` (a transforme
         try: return _check_kind(_call(cls, name, {**kwargs, 'local_files_only': True}), cls, name, what)  # downloaded before
         except DiffEditError: raise
         except _load_errors():
-            raise ArgError(f"cannot load the {what} {_esc(name)}: the Hugging Face Hub ({_hub_host()[0]}) cannot be reached and it was never downloaded; "
+            raise ArgError(f"cannot load the {what} {quoted(name)}: the Hugging Face Hub ({_hub_host()[0]}) cannot be reached and it was never downloaded; "
                            "use the shipped toy models ({models_toy}), a local folder, or HF_HUB_OFFLINE=1 for models already downloaded") from None
     try: return _check_kind(_call(cls, name, kwargs), cls, name, what)
     except DiffEditError: raise

@@ -10,9 +10,10 @@ import io, os, warnings, urllib.request, urllib.error, urllib.parse
 from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import DiffEditError, to_rgb
+from .settings import ArgError, quoted
 
 # %% auto #0
-__all__ = ['read_image']
+__all__ = ['read_image', 'check_text']
 
 # %% ../nbs/07d_inputs.ipynb #7f4a27be
 def _read_url(url:str, timeout:float, max_bytes:int)->bytes:
@@ -83,3 +84,13 @@ def _check_pixels(im, name, max_pixels):
     if max_pixels is not None and w * h > max_pixels:
         raise DiffEditError(f"the picture {name} is {w}x{h} ({w*h/1e6:.0f} megapixels), more than the {max_pixels/1e6:.0f} allowed; "
                             "shrink it first (edits work at 512 px anyway)")
+
+# %% ../nbs/07d_inputs.ipynb #e9f77b28
+def check_text(source, target)->tuple:
+    "The two prompts, stripped: non-empty strings that differ."
+    for name, s, eg in (('source', source, 'a horse'), ('target', target, 'a zebra')):
+        if not isinstance(s, str) or not s.strip():
+            raise ArgError(f"the {name} prompt is empty: describe {'the object to change' if name == 'source' else 'the result'} with {{{name}}}, e.g. {eg!r}")
+    if source.strip().lower() == target.strip().lower():
+        raise ArgError(f"{{source}} and {{target}} are the same ({quoted(source.strip())}): say what the picture should become")
+    return source.strip(), target.strip()

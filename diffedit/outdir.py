@@ -10,7 +10,7 @@ import os, re, shutil, signal, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from .core import DiffEditError
-from .settings import ArgError, _esc
+from .settings import ArgError, quoted
 
 # %% auto #0
 __all__ = ['OURS', 'LOCK', 'out_names', 'check_out_dir', 'OutDir']
@@ -37,7 +37,7 @@ def check_out_dir(out_dir,      # the folder to write into
                  )->tuple:      # (folder, [paths])
     "Refuse (one line, nothing written) a folder we cannot write, the input or mask as an output, or without `force` a folder holding our files."
     if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
-        raise ArgError(f"{{out_dir}}={_esc(out_dir)}: name a folder to write into")
+        raise ArgError(f"{{out_dir}}={quoted(out_dir)}: name a folder to write into")
     out = Path(out_dir).expanduser()
     try:
         if out.exists() and not out.is_dir(): raise DiffEditError(f"cannot save into {str(out)!r}: it is a file, not a folder; pick another folder")
@@ -53,7 +53,7 @@ def check_out_dir(out_dir,      # the folder to write into
                        and not _same(p, input) and not _same(p, mask)) if out.is_dir() else []
     except OSError as e: raise DiffEditError(f"cannot save into {str(out)[:80]!r}: {e.strerror}; pick another folder") from None
     if taken and not force:
-        raise ArgError(f"{_esc(str(out))[1:-1]} already holds the files of an edit ({taken[0]}, {len(taken)} in all): pass {{force}} to replace them, or pick another folder")
+        raise ArgError(f"{quoted(str(out))[1:-1]} already holds the files of an edit ({taken[0]}, {len(taken)} in all): pass {{force}} to replace them, or pick another folder")
     return out, paths
 
 # %% ../nbs/07c_outdir.ipynb #c0a2e004

@@ -10,7 +10,7 @@ import math, numbers, re
 from .core import DiffEditError
 
 # %% auto #0
-__all__ = ['METHODS', 'MAX_PIXELS', 'BOUNDS', 'ArgError', 'check_number', 'check_params', 'check_text', 'check_method',
+__all__ = ['METHODS', 'MAX_PIXELS', 'BOUNDS', 'ArgError', 'quoted', 'check_number', 'check_params', 'check_method',
            'check_device']
 
 # %% ../nbs/07a_settings.ipynb #a62f062c
@@ -24,7 +24,9 @@ class ArgError(DiffEditError):
         "The message with each `{name}` replaced by `names[name]` (default: the name itself)."
         return self.template.format_map(_Names(names or {}))
 
-def _esc(v)->str: return repr(v).replace('{', '{{').replace('}', '}}')  # a value inside an `ArgError` template
+def quoted(v)->str:
+    "`repr(v)` safe inside an `ArgError` template (its braces doubled)."
+    return repr(v).replace('{', '{{').replace('}', '}}')
 
 class _Names(dict):
     def __missing__(self, k): return {'force': 'force=True', 'models_toy': "models='toy'"}.get(k, k)
@@ -46,9 +48,9 @@ def check_number(name:str, # a key of `BOUNDS`
     whole, lo, hi, lo_ok = BOUNDS[name]
     kind = 'a whole number' if whole else 'a number'
     if v is None: return None
-    if isinstance(v, (str, bytes)): raise ArgError(f"{{{name}}}={_esc(v)}: a string; pass {kind}, e.g. {lo if lo_ok else hi}")
+    if isinstance(v, (str, bytes)): raise ArgError(f"{{{name}}}={quoted(v)}: a string; pass {kind}, e.g. {lo if lo_ok else hi}")
     if isinstance(v, bool) or not isinstance(v, (numbers.Integral if whole else numbers.Real)):
-        raise ArgError(f"{{{name}}}={_esc(v)}: pass {kind}")
+        raise ArgError(f"{{{name}}}={quoted(v)}: pass {kind}")
     v = int(v) if whole else float(v)
     if not math.isfinite(v): raise ArgError(f"{{{name}}}={v}: pass a finite number")
     if not (lo <= v <= hi) or (v == lo and not lo_ok):
@@ -63,21 +65,12 @@ def check_params(**kw)->dict:
         raise ArgError(f"{{seed}}={out['seed']}: the last variation's seed passes 2**63-1; use a smaller seed")
     return out
 
-def check_text(source, target)->tuple:
-    "The two prompts, stripped: non-empty strings that differ."
-    for name, s, eg in (('source', source, 'a horse'), ('target', target, 'a zebra')):
-        if not isinstance(s, str) or not s.strip():
-            raise ArgError(f"the {name} prompt is empty: describe {'the object to change' if name == 'source' else 'the result'} with {{{name}}}, e.g. {eg!r}")
-    if source.strip().lower() == target.strip().lower():
-        raise ArgError(f"{{source}} and {{target}} are the same ({_esc(source.strip())}): say what the picture should become")
-    return source.strip(), target.strip()
-
 def check_method(method)->str:
-    if method not in METHODS: raise ArgError(f"{{method}}={_esc(method)}: unknown method; use one of {', '.join(METHODS)}")
+    if method not in METHODS: raise ArgError(f"{{method}}={quoted(method)}: unknown method; use one of {', '.join(METHODS)}")
     return method
 
 def check_device(device)->None:
     "Refuse a device name that is not cpu, cuda, cuda:N or mps (without importing torch)."
     if type(device).__name__ == 'device': return  # already a torch.device
     if not isinstance(device, str) or not re.fullmatch(r'cpu|cuda(:\d{1,2})?|mps', device):
-        raise ArgError(f"{{device}}={_esc(device)}: unknown device; use cpu, cuda, cuda:N or mps")
+        raise ArgError(f"{{device}}={quoted(device)}: unknown device; use cpu, cuda, cuda:N or mps")
