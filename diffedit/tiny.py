@@ -6,9 +6,9 @@ Docs: https://diffedit-dev.github.io/diffedit/tiny.html.md"""
 
 # %% auto #0
 __all__ = ['TINY_WORDS', 'SD_SCHEDULER', 'CLIP_BPE', 'CLIP_BPE_SHA256', 'SD15_TEXT', 'SD15_UNET', 'SD15_VAE', 'SD15_SCHEDULERS',
-           'SAFETY_CHECKER', 'CLIP_IMAGE', 'SD15_STANDINS', 'word_tokenizer', 'tiny_clipseg', 'tiny_inpaint', 'tiny_sd',
-           'clip_bpe', 'clip_tokenizer', 'clipseg_rd64_config', 'n_params', 'standin_clipseg', 'standin_safety_checker',
-           'standin_inpaint', 'standin_sd', 'sd15_standins', 'hub_cache']
+           'SAFETY_CHECKER', 'CLIP_IMAGE', 'SD15_STANDINS', 'word_tokenizer', 'tiny_text_config', 'tiny_clipseg',
+           'tiny_inpaint', 'tiny_sd', 'clip_bpe', 'clip_tokenizer', 'clipseg_rd64_config', 'n_params',
+           'standin_clipseg', 'standin_safety_checker', 'standin_inpaint', 'standin_sd', 'sd15_standins', 'hub_cache']
 
 # %% ../nbs/10_tiny.ipynb #357aaab5
 import gzip, hashlib, json, os, shutil, string, subprocess, sys, tempfile, time, zipfile
@@ -54,10 +54,14 @@ def word_tokenizer(words=TINY_WORDS, # words that must each be one token
                          eos_token=_SPECIALS[1], pad_token=_SPECIALS[1], unk_token=_SPECIALS[1])
 
 # %% ../nbs/10_tiny.ipynb #88194fb7
-def _text_config(tok, hidden=32, layers=2, cls=CLIPTextConfig):
-    return cls(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2*hidden, num_hidden_layers=layers,
-               num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
-               eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, projection_dim=hidden)
+def tiny_text_config(tok,        # the tokenizer it reads: its size and special-token ids
+                hidden=32,  # width
+                layers=2,   # transformer layers
+               )->CLIPTextConfig:
+    "A small CLIP text-encoder configuration whose vocabulary and special-token ids are `tok`'s."
+    return CLIPTextConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2*hidden, num_hidden_layers=layers,
+                          num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
+                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, projection_dim=hidden)
 
 # %% ../nbs/10_tiny.ipynb #35098680
 def tiny_clipseg(path,      # folder to write the model and processor to
@@ -67,7 +71,7 @@ def tiny_clipseg(path,      # folder to write the model and processor to
     "Save a tiny random `CLIPSegForImageSegmentation` with its processor to `path`."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     tok = word_tokenizer()
-    text = _text_config(tok).to_dict()
+    text = tiny_text_config(tok).to_dict()
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
                   image_size=size, patch_size=8, projection_dim=32)
     cfg = CLIPSegConfig(text_config=text, vision_config=vision, projection_dim=32, extract_layers=[1, 2],
@@ -88,7 +92,7 @@ def _tiny_sd_parts(seed=0, in_channels=4):
     torch.manual_seed(seed)
     vae = AutoencoderKL(block_out_channels=(8, 16, 16, 16), layers_per_block=1, norm_num_groups=8, latent_channels=4,
                         down_block_types=('DownEncoderBlock2D',)*4, up_block_types=('UpDecoderBlock2D',)*4)
-    text_encoder = CLIPTextModel(_text_config(tok))
+    text_encoder = CLIPTextModel(tiny_text_config(tok))
     unet = UNet2DConditionModel(sample_size=8, in_channels=in_channels, out_channels=4, layers_per_block=1,
                                 block_out_channels=(16, 32, 32), norm_num_groups=8, cross_attention_dim=32,
                                 attention_head_dim=8,

@@ -7,22 +7,23 @@ Docs: https://diffedit-dev.github.io/diffedit/train.html.md"""
 # %% ../nbs/11_train.ipynb #458aacde
 from __future__ import annotations
 import argparse, copy, json, math, shutil, time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import (CLIPTokenizer, CLIPTextConfig, CLIPTextModel, CLIPSegConfig, CLIPSegForImageSegmentation,
-                          CLIPSegProcessor, ViTImageProcessor)
+from transformers import CLIPTextModel, CLIPSegConfig, CLIPSegForImageSegmentation, CLIPSegProcessor, ViTImageProcessor
 from diffusers import (AutoencoderKL, UNet2DConditionModel, DDIMScheduler,
                        StableDiffusionPipeline, StableDiffusionInpaintPipeline)
-from .tiny import word_tokenizer, _text_config, SD_SCHEDULER
+from .tiny import word_tokenizer, tiny_text_config, SD_SCHEDULER
 from .toy import toy_scene, TOY_WORDS, TRAIN_SEEDS, EVAL_SEED0, TOY_MODELS, COLOURS, SHAPES, caption
 
 # %% auto #0
-__all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STEPS', 'BATCH', 'STOP', 'toy_tokenizer', 'make_text_encoder', 'make_vae',
-           'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'train_vae', 'clipseg_batch',
-           'train_clipseg', 'inpaint_masks', 'object_masks', 'unet_loss', 'train_unet', 'export_toy_models',
-           'train_all', 'main']
+__all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PARTS', 'STAGES', 'toy_tokenizer', 'make_text_encoder', 'make_vae',
+           'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'TrainLog', 'fit', 'clipseg_batch',
+           'inpaint_masks', 'object_masks', 'unet_loss', 'Parts', 'vae_parts', 'clipseg_parts', 'unet_parts', 'Stage',
+           'train_stage', 'export_toy_models', 'train_all', 'main']
 
 # %% ../nbs/11_train.ipynb #4505cba6
 RES = 64  # training resolution: the toy preset's size class
@@ -36,7 +37,7 @@ def toy_tokenizer():
 def make_text_encoder(tok, seed=0)->CLIPTextModel:
     "A random CLIP text encoder; it stays frozen: the other models learn to read it."
     torch.manual_seed(seed)
-    return CLIPTextModel(_text_config(tok, hidden=64, layers=2)).eval().requires_grad_(False)  # 2 layers, 64 wide
+    return CLIPTextModel(tiny_text_config(tok, hidden=64, layers=2)).eval().requires_grad_(False)  # 2 layers, 64 wide
 
 def make_vae(seed=0)->AutoencoderKL:
     "A 0.7 M-parameter AutoencoderKL: 64 px RGB <-> 4x16x16 latents."
@@ -79,10 +80,6 @@ def scene_batch(seeds, size=RES):
     x = torch.from_numpy(np.stack([np.asarray(s.image) for s in scenes])).permute(0, 3, 1, 2).float()/127.5 - 1
     return x, scenes
 
-def _masks(scenes, idx):
-    "(B,1,H,W) float mask of object `idx[i]` of scene i."
-    return torch.from_numpy(np.stack([s.masks[i] for s, i in zip(scenes, idx)]))[:, None].float()
-
 class _Texts:
     "Frozen text encoder with a cache: the world has few distinct captions."
     def __init__(self, tok, te): self.tok, self.te, self.cache = tok, te, {}
@@ -99,52 +96,56 @@ def _lr(step, steps, warmup=100):  # linear warm-up, cosine decay to 10%
     if step < warmup: return (step + 1)/warmup
     return 0.1 + 0.9*0.5*(1 + math.cos(math.pi*(step - warmup)/max(1, steps - warmup)))
 
-class _Log:
-    def __init__(self, path, name, every):
-        self.path, self.name, self.every, self.t0, self.hist = Path(path), name, every, time.time(), []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+class TrainLog:
+    "Every step's values (`hist`); every `every` steps, their averages printed and appended to `path`."
+    def __init__(self, path, name, every=50):
+        self.path, self.name, self.every, self.t0, self.hist = path and Path(path), name, every, time.time(), []
+        if self.path: self.path.parent.mkdir(parents=True, exist_ok=True)
     def __call__(self, step, steps, **vals):
         self.hist.append(vals)
         if (step + 1) % self.every == 0 or step + 1 == steps:
             avg = {k: float(np.mean([h[k] for h in self.hist[-self.every:]])) for k in vals}
             line = f'{self.name} step {step+1}/{steps} ' + ' '.join(f'{k} {v:.4f}' for k, v in avg.items()) + f' {time.time()-self.t0:.0f}s'
             print(line, flush=True)
-            with open(self.path, 'a') as f: f.write(line + '\n')
-            return avg
+            if self.path:
+                with open(self.path, 'a') as f: f.write(line + '\n')
     def summary(self, steps, bs, **extra):
+        "The run's record: schedule, batch size, seconds, and the averages of the last 100 steps."
         n = max(1, min(len(self.hist), 100))
         last = {k: float(np.mean([h[k] for h in self.hist[-n:]])) for k in self.hist[-1]} if self.hist else {}
         return dict(steps=steps, batch_size=bs, seconds=round(time.time() - self.t0, 1), final=last, **extra)
 
-def _rng(seed, name): return np.random.default_rng([seed, sum(map(ord, name))])
-
-def train_vae(run:Path, steps=3000, bs=32, lr=1e-3, seed=0, kl_weight=1e-6, ckpt_every=500, log_every=50, stop=None):
-    "Train the AutoencoderKL on toy scenes (MSE + L1 + a tiny KL); saves to `run/'vae'`."
-    run, rng, vae = Path(run), _rng(seed, 'vae'), make_vae(seed)
-    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0)
+def fit(model,               # the module to train: its parameters that require grad
+        loss_fn,             # `loss_fn(model)` -> (loss, {name: value} to log): draws a batch, returns its loss
+        save,                # `save(model)`: writes a checkpoint (of the EMA weights when there are some)
+        steps:int,           # length of the learning-rate schedule: linear warm-up, then cosine decay to 10%
+        lr=1e-3,             # peak learning rate
+        weight_decay=0.01,   # AdamW's
+        stop:int=None,       # end after `stop` steps, on the schedule of `steps`
+        ckpt_every=500,      # steps between checkpoints (and one at the end)
+        ema_decay:float=None,# keep an exponential moving average of the weights, and save that
+        ema_warmup=True,     # a new average: its decay ramps up from 0.1; False: `ema_decay` from the start
+        log:TrainLog=None,   # where each step's loss goes; None: a `TrainLog` that writes no file
+       )->TrainLog:          # `log`, with every step's values in `log.hist`
+    "The one training loop: AdamW, the schedule, gradients clipped to norm 1, an optional EMA, logging and checkpoints."
+    params = [p for p in model.parameters() if p.requires_grad]
+    ema = copy.deepcopy(model).requires_grad_(False) if ema_decay else None
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sch = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr(s, steps))
-    g, log = torch.Generator().manual_seed(seed), _Log(run/'vae.log', 'vae', log_every)
-    vae.train()
-    for step in range(min(stop or steps, steps)):  # `stop`: end early, on the same schedule
-        x, _ = scene_batch(rng.integers(0, TRAIN_SEEDS, bs))
-        post = vae.encode(x).latent_dist
-        rec = vae.decode(post.sample(g)).sample
-        mse = F.mse_loss(rec, x)
-        loss = mse + 0.1*F.l1_loss(rec, x) + kl_weight*post.kl().mean()
-        opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0); opt.step(); sch.step()
-        log(step, min(stop or steps, steps), loss=loss.item(), psnr=10*math.log10(4/mse.item()))
-        if (step + 1) % ckpt_every == 0 or step + 1 == min(stop or steps, steps): _save_vae(vae, run/'vae')
-    return log.summary(steps, bs, stopped_at=stop, scaling_factor=vae.config.scaling_factor)
+    log, n = log or TrainLog(None, 'fit'), min(stop or steps, steps)
+    model.train()
+    for step in range(n):
+        loss, vals = loss_fn(model)
+        opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(params, 1.0); opt.step(); sch.step()
+        if ema is not None:
+            d = min(ema_decay, (1 + step)/(10 + step)) if ema_warmup else ema_decay
+            with torch.no_grad():
+                for pe, p in zip(ema.parameters(), model.parameters()): pe.lerp_(p, 1 - d)
+        log(step, n, loss=loss.item(), **vals)
+        if (step + 1) % ckpt_every == 0 or step + 1 == n: save(model if ema is None else ema)
+    return log
 
-@torch.no_grad()
-def _save_vae(vae, path, n=256):
-    "Set `scaling_factor` to 1/std of the latents of `n` training scenes, then save."
-    vae.eval()
-    x, _ = scene_batch(range(n))
-    vae.register_to_config(scaling_factor=float(1/vae.encode(x).latent_dist.sample().std()))
-    vae.save_pretrained(path, safe_serialization=True)
-    vae.train()
-
+# %% ../nbs/11_train.ipynb #3b9ab959
 def clipseg_batch(scenes, rng, p_absent=0.35, p_hard=0., focus=()):
     "Queries and target masks: a present object's caption -> its mask; a random caption (or a near miss) -> its mask or nothing."
     texts, targets = [], []
@@ -169,44 +170,6 @@ def _focus_seeds(rng, n, focus, frac, size=RES):
     for i in range(int(round(n*frac))):
         while not any(c in focus for c, _ in toy_scene(int(seeds[i]), size).objects): seeds[i] = rng.integers(0, TRAIN_SEEDS)
     return seeds
-
-def train_clipseg(run:Path, steps=2000, bs=32, lr=1e-3, seed=0, ckpt_every=500, log_every=50, stop=None, stage=1, p_hard=0.,
-                  focus=(), p_focus=0.):
-    "Train CLIPSeg's vision tower and decoder (text tower frozen) with BCE + Dice on the objects' masks; saves to `run/'clipseg'`."
-    name = 'clipseg' if stage == 1 else f'clipseg{stage}'  # later stages go on from the checkpoint, on a new schedule
-    resume = stage > 1
-    run, rng, tok = Path(run), _rng(seed, name), toy_tokenizer()
-    te = CLIPTextModel.from_pretrained(run/'text_encoder')
-    m, proc = make_clipseg(te, seed), clipseg_processor(tok)
-    if resume:
-        m = CLIPSegForImageSegmentation.from_pretrained(run/'clipseg')
-        m.clip.text_model.requires_grad_(False)
-    mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
-    params = [p for p in m.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    sch = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr(s, steps))
-    log = _Log(run/f'{name}.log', name, log_every)
-    m.train()
-    for step in range(min(stop or steps, steps)):  # `stop`: end early, on the same schedule
-        size = _SIZES[rng.integers(len(_SIZES))]  # other aspect ratios, squashed to 64x64 as the processor does
-        x, scenes = scene_batch(_focus_seeds(rng, bs, focus, p_focus, size) if focus else rng.integers(0, TRAIN_SEEDS, bs), size)
-        texts, y = clipseg_batch(scenes, rng, p_hard=p_hard, focus=focus)
-        if size != (RES, RES):
-            x = F.interpolate(x, (RES, RES), mode='bilinear', antialias=True)
-            y = F.interpolate(y, (RES, RES), mode='bilinear', antialias=True)
-        pv = ((x + 1)/2 - mean)/std
-        ids = tok(texts, padding='max_length', max_length=77, return_tensors='pt').input_ids
-        logits = m(input_ids=ids, pixel_values=pv).logits[:, None]
-        p = logits.sigmoid()  # BCE alone learns small objects slowly; soft Dice over the batch pulls the masks in
-        loss = F.binary_cross_entropy_with_logits(logits, y) + 1 - (2*(p*y).sum() + 1)/(p.sum() + y.sum() + 1)
-        opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(params, 1.0); opt.step(); sch.step()
-        with torch.no_grad():
-            p, t = logits > 0, y > 0.5
-            iou = ((p & t).sum()/(p | t).sum().clamp(min=1)).item()
-        log(step, min(stop or steps, steps), loss=loss.item(), iou=iou)
-        if (step + 1) % ckpt_every == 0 or step + 1 == min(stop or steps, steps):
-            m.save_pretrained(run/'clipseg', safe_serialization=True); proc.save_pretrained(run/'clipseg')
-    return log.summary(steps, bs, stopped_at=stop)
 
 def inpaint_masks(scenes, rng):
     "Masks to inpaint and their prompts: an object (dilated, or its box) with its caption, or a random box with the scene's caption."
@@ -268,38 +231,121 @@ def unet_loss(unet, vae, texts, x, prompts, g, masks=None, ac=None, snr_gamma=5.
     w = snr.clamp(max=snr_gamma)/snr
     return (w*((pred - noise)**2).mean((1, 2, 3))).mean()
 
-def train_unet(run:Path, inpainting=False, steps=4000, bs=32, lr=1e-3, seed=0, p_uncond=0.1, ema_decay=0.999,
-               ckpt_every=250, log_every=50, stop=None, stage=1, p_scene=0.7):
-    "Train a text-to-image (4 ch) or inpainting (9 ch) UNet on VAE latents; saves the EMA weights to `run/'unet'` or `run/'unet_inpaint'`."
-    name = 'unet_inpaint' if inpainting else 'unet'
-    log_name = name if stage == 1 else f'{name}{stage}'  # later stages go on from the EMA checkpoint, on a new schedule
-    run, rng, tok = Path(run), _rng(seed, log_name), toy_tokenizer()
+# %% ../nbs/11_train.ipynb #b9519227
+class Parts(NamedTuple):
+    "What `fit` needs from one kind of model."
+    name: str                 # of its log and its random streams ('clipseg4', 'unet_inpaint2')
+    model: torch.nn.Module    # the module to train
+    loss_fn: Callable         # `loss_fn(model)` -> (loss, {name: value}): one batch
+    save: Callable            # `save(model)`: one checkpoint
+    weight_decay: float = 0.01
+    ckpt_every: int = 500
+    ema_decay: float = None   # the UNets keep an EMA of their weights
+    record: Callable = dict   # () -> extra fields of its `train.json` entry
+
+def _rng(seed, name): return np.random.default_rng([seed, sum(map(ord, name))])  # one stream per stage
+def _stage_name(base, stage): return base if stage == 1 else f'{base}{stage}'
+
+def vae_parts(run, stage, seed=0, kl_weight=1e-6)->Parts:
+    "The AutoencoderKL from scratch: MSE + L1 + a tiny KL on toy scenes; saves to `run/'vae'`."
+    rng, vae, g = _rng(seed, 'vae'), make_vae(seed), torch.Generator().manual_seed(seed)
+    def loss_fn(vae):
+        x, _ = scene_batch(rng.integers(0, TRAIN_SEEDS, stage.bs))
+        post = vae.encode(x).latent_dist
+        rec = vae.decode(post.sample(g)).sample
+        mse = F.mse_loss(rec, x)
+        return mse + 0.1*F.l1_loss(rec, x) + kl_weight*post.kl().mean(), dict(psnr=10*math.log10(4/mse.item()))
+    return Parts('vae', vae, loss_fn, lambda vae: _save_vae(vae, run/'vae'), weight_decay=0,
+                 record=lambda: dict(scaling_factor=vae.config.scaling_factor))
+
+@torch.no_grad()
+def _save_vae(vae, path, n=256):
+    "Set `scaling_factor` to 1/std of the latents of `n` training scenes, then save."
+    vae.eval()
+    x, _ = scene_batch(range(n))
+    vae.register_to_config(scaling_factor=float(1/vae.encode(x).latent_dist.sample().std()))
+    vae.save_pretrained(path, safe_serialization=True)
+    vae.train()
+
+def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0.)->Parts:
+    "CLIPSeg's vision tower and decoder (text tower frozen), BCE + Dice on the objects' masks; saves to `run/'clipseg'`."
+    name = _stage_name('clipseg', stage.stage)
+    rng, tok = _rng(seed, name), toy_tokenizer()
+    if stage.stage == 1: m = make_clipseg(CLIPTextModel.from_pretrained(run/'text_encoder'), seed)
+    else: m = CLIPSegForImageSegmentation.from_pretrained(run/'clipseg'); m.clip.text_model.requires_grad_(False)
+    proc = clipseg_processor(tok)
+    mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
+    def loss_fn(m):
+        size = _SIZES[rng.integers(len(_SIZES))]  # other aspect ratios, squashed to 64x64 as the processor does
+        x, scenes = scene_batch(_focus_seeds(rng, stage.bs, focus, p_focus, size) if focus else rng.integers(0, TRAIN_SEEDS, stage.bs), size)
+        texts, y = clipseg_batch(scenes, rng, p_hard=p_hard, focus=focus)
+        if size != (RES, RES):
+            x = F.interpolate(x, (RES, RES), mode='bilinear', antialias=True)
+            y = F.interpolate(y, (RES, RES), mode='bilinear', antialias=True)
+        ids = tok(texts, padding='max_length', max_length=77, return_tensors='pt').input_ids
+        logits = m(input_ids=ids, pixel_values=((x + 1)/2 - mean)/std).logits[:, None]
+        p = logits.sigmoid()  # BCE alone learns small objects slowly; soft Dice over the batch pulls the masks in
+        loss = F.binary_cross_entropy_with_logits(logits, y) + 1 - (2*(p*y).sum() + 1)/(p.sum() + y.sum() + 1)
+        with torch.no_grad():
+            p, t = logits > 0, y > 0.5
+            iou = ((p & t).sum()/(p | t).sum().clamp(min=1)).item()
+        return loss, dict(iou=iou)
+    def save(m): m.save_pretrained(run/'clipseg', safe_serialization=True); proc.save_pretrained(run/'clipseg')
+    return Parts(name, m, loss_fn, save)
+
+def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, holes=inpaint_masks)->Parts:
+    "A text-to-image (`kind='sd'`, 4 ch) or inpainting (`'inpaint'`, 9 ch) UNet on VAE latents; saves its EMA to `run/'unet'` or `run/'unet_inpaint'`."
+    inpainting = stage.kind == 'inpaint'
+    ckpt = 'unet_inpaint' if inpainting else 'unet'
+    name = _stage_name(ckpt, stage.stage)
+    rng, tok = _rng(seed, name), toy_tokenizer()
     vae = AutoencoderKL.from_pretrained(run/'vae').eval().requires_grad_(False)
     texts = _Texts(tok, CLIPTextModel.from_pretrained(run/'text_encoder').eval())
-    unet = make_unet(9 if inpainting else 4, seed) if stage == 1 else UNet2DConditionModel.from_pretrained(run/name)
-    ema = copy.deepcopy(unet).requires_grad_(False)
-    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
-    sch = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr(s, steps))
-    g, ac, log = torch.Generator().manual_seed(seed + stage - 1), _alphas_cumprod(), _Log(run/f'{log_name}.log', log_name, log_every)
-    unet.train()
-    for step in range(min(stop or steps, steps)):  # `stop`: end early, on the same schedule
-        x, scenes = scene_batch(rng.integers(0, TRAIN_SEEDS, bs))
-        if inpainting: masks, prompts = (inpaint_masks if stage == 1 else object_masks)(scenes, rng)
+    unet = make_unet(9 if inpainting else 4, seed) if stage.stage == 1 else UNet2DConditionModel.from_pretrained(run/ckpt)
+    g, ac = torch.Generator().manual_seed(seed + stage.stage - 1), _alphas_cumprod()
+    def loss_fn(unet):
+        x, scenes = scene_batch(rng.integers(0, TRAIN_SEEDS, stage.bs))
+        if inpainting: masks, prompts = holes(scenes, rng)
         else:  # the whole scene's caption (probability `p_scene`), else one of its objects'
             masks = None
             prompts = [s.caption if rng.random() < p_scene else s.captions[rng.integers(len(s.captions))] for s in scenes]
         prompts = ['' if rng.random() < p_uncond else p for p in prompts]  # classifier-free guidance dropout
-        loss = unet_loss(unet, vae, texts, x, prompts, g, masks, ac)
-        opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0); opt.step(); sch.step()
-        d = min(ema_decay, (1 + step)/(10 + step)) if stage == 1 else ema_decay
-        with torch.no_grad():
-            for pe, p in zip(ema.parameters(), unet.parameters()): pe.lerp_(p, 1 - d)
-        log(step, min(stop or steps, steps), loss=loss.item())
-        if (step + 1) % ckpt_every == 0 or step + 1 == min(stop or steps, steps): ema.save_pretrained(run/name, safe_serialization=True)
-    return log.summary(steps, bs, stopped_at=stop, ema_decay=ema_decay)
+        return unet_loss(unet, vae, texts, x, prompts, g, masks, ac), {}
+    save = lambda m: m.save_pretrained(run/ckpt, safe_serialization=True)
+    return Parts(name, unet, loss_fn, save, ckpt_every=250, ema_decay=ema_decay, record=lambda: dict(ema_decay=ema_decay))
+
+# %% ../nbs/11_train.ipynb #91a1075b
+@dataclass
+class Stage:
+    "One stage of a training run, as data: which model, how long, how fast, and that kind's options."
+    name:str             # in `--models` and `train.json` ('clipseg4')
+    kind:str             # 'vae', 'clipseg', 'inpaint' or 'sd': the `PARTS` that build it
+    steps:int            # length of the learning-rate schedule
+    bs:int=32            # batch size
+    lr:float=1e-3        # peak learning rate
+    stop:int=None        # end after this many steps, on the schedule of `steps`
+    stage:int=1          # 1: a new model; 2, 3, ...: goes on from the kind's checkpoint, on a new schedule
+    ckpt_every:int=None  # steps between checkpoints; None: the kind's (500; 250 for the UNets)
+    opts:dict=field(default_factory=dict)  # keyword arguments of the kind's parts (`clipseg_parts`' p_hard, focus, ...)
+
+PARTS = dict(vae=vae_parts, clipseg=clipseg_parts, inpaint=unet_parts, sd=unet_parts)  # kind -> its parts
+
+def train_stage(run:Path,     # the run's folder: checkpoints and logs
+                stage:Stage,  # what to train
+                seed=0,       # of the weights and of every random draw
+                log_every=50, # steps between log lines
+               )->TrainLog:   # every step's values in `hist`; the stage's `train.json` entry in `record`
+    "Train one `Stage` in `run` with `fit`."
+    run = Path(run)
+    p = PARTS[stage.kind](run, stage, seed, **stage.opts)
+    log = TrainLog(run/f'{p.name}.log', p.name, log_every)
+    fit(p.model, p.loss_fn, p.save, stage.steps, stage.lr, p.weight_decay, stage.stop, stage.ckpt_every or p.ckpt_every,
+        p.ema_decay, ema_warmup=stage.stage == 1, log=log)
+    log.record = log.summary(stage.steps, stage.bs, stopped_at=stage.stop, **p.record())
+    return log
 
 # %% ../nbs/11_train.ipynb #c1b6797f
-def _pipe_parts(run, unet_dir, dtype):
+def _pipe_parts(run, unet_dir):
     return dict(vae=AutoencoderKL.from_pretrained(run/'vae'), text_encoder=CLIPTextModel.from_pretrained(run/'text_encoder'),
                 tokenizer=toy_tokenizer(), unet=UNet2DConditionModel.from_pretrained(run/unet_dir),
                 scheduler=DDIMScheduler(**SD_SCHEDULER), safety_checker=None, feature_extractor=None,
@@ -319,7 +365,7 @@ def export_toy_models(run:Path,                  # training run folder (checkpoi
     for name, unet_dir, cls in [('sd', 'unet', StableDiffusionPipeline), ('inpaint', 'unet_inpaint', StableDiffusionInpaintPipeline)]:
         if not (run/unet_dir).exists(): print(f'no {unet_dir} checkpoint in {run}: {name}/ not written'); continue
         shutil.rmtree(out/name, ignore_errors=True)
-        cls(**_pipe_parts(run, unet_dir, dtype)).to(dtype=dtype).save_pretrained(out/name, safe_serialization=True)
+        cls(**_pipe_parts(run, unet_dir)).to(dtype=dtype).save_pretrained(out/name, safe_serialization=True)
         _load_as_float32(out/name/'text_encoder'/'config.json')
     if (run/'clipseg').exists():
         shutil.rmtree(out/'clipseg', ignore_errors=True)
@@ -332,36 +378,43 @@ def export_toy_models(run:Path,                  # training run folder (checkpoi
     return sizes
 
 # %% ../nbs/11_train.ipynb #973a9646
-STEPS = dict(vae=1600, clipseg=1000, clipseg2=1200, clipseg3=1000, inpaint=1800, sd=1600, clipseg4=1200, clipseg5=700, inpaint2=1200, sd2=600, sd3=4000)  # the shipped run's steps
-BATCH = dict(vae=16, clipseg=32, clipseg2=32, clipseg3=32, inpaint=32, sd=32, clipseg4=32, clipseg5=32, inpaint2=32, sd2=32, sd3=32)   # and batch sizes
-STOP = dict(vae=1000, clipseg4=700)  # the shipped run stopped the VAE early (CPU time ran out), on the schedule of STEPS
+STAGES = [  # the shipped run, in order: each later stage of a model goes on from its checkpoint (why: CHANGELOG.md)
+    Stage('vae', 'vae', 1600, bs=16, stop=1000),  # stopped early (CPU time ran out), on the 1600-step schedule
+    Stage('clipseg', 'clipseg', 1000),
+    Stage('clipseg2', 'clipseg', 1200, lr=5e-4, stage=2),
+    Stage('clipseg3', 'clipseg', 1000, lr=3e-4, stage=3, opts=dict(p_hard=0.3)),
+    Stage('inpaint', 'inpaint', 1800),
+    Stage('sd', 'sd', 1600),
+    # white and red objects oversampled (CLIPSeg missed them); holes that are the objects, named by their captions
+    Stage('clipseg4', 'clipseg', 1200, lr=3e-4, stop=700, stage=4, ckpt_every=100,
+          opts=dict(p_hard=0.3, focus=('white', 'red'), p_focus=0.5)),
+    Stage('clipseg5', 'clipseg', 700, lr=5e-4, stage=5, ckpt_every=100, opts=dict(p_hard=0.3, focus=('white',), p_focus=0.6)),
+    Stage('inpaint2', 'inpaint', 1200, lr=3e-4, stage=2, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.998)),
+    Stage('sd2', 'sd', 600, lr=3e-4, stage=2, ckpt_every=100, opts=dict(ema_decay=0.998)),
+    # single-object captions, as DiffEdit's decoding is asked for (the noise method recoloured too seldom)
+    Stage('sd3', 'sd', 4000, lr=5e-4, stage=3, opts=dict(p_scene=0.3)),
+]
 
-def train_all(run:Path='runs/toy', out:Path=TOY_MODELS, seed=0, models=('vae', 'clipseg', 'clipseg2', 'clipseg3', 'inpaint', 'sd', 'clipseg4', 'clipseg5', 'inpaint2', 'sd2', 'sd3'),
-              steps:dict=None, threads:int=None, stop:dict=None):
-    "Train the toy models in `models` into `run` (checkpoints, logs, train.json) and export them to `out`."
+def train_all(run:Path='runs/toy',  # folder for checkpoints, logs and train.json
+              out:Path=TOY_MODELS,  # where to export the models (None or '': don't)
+              seed=0,               # of the weights and of every random draw
+              models=None,          # names of the stages to train, in order; None: all of `stages`
+              steps:dict=None,      # {name: steps} overriding the stages' schedules
+              threads:int=None,     # torch's CPU threads
+              stop:dict=None,       # {name: step} ending those stages early
+              stages=STAGES,        # the run's `Stage` records
+             ):
+    "Train the stages named in `models` into `run` (checkpoints, logs, train.json) and export them to `out`."
+    by_name, steps, stop = {s.name: s for s in stages}, steps or {}, stop or {}
+    models = list(by_name) if models is None else list(models)
+    if unknown := [m for m in models if m not in by_name]: raise ValueError(f'no stage {unknown}: the stages are {list(by_name)}')
     if threads: torch.set_num_threads(threads)
     run = Path(run); run.mkdir(parents=True, exist_ok=True)
-    steps, stop = {**STEPS, **(steps or {})}, {**STOP, **(stop or {})}
     if not (run/'text_encoder').exists():
         make_text_encoder(toy_tokenizer(), seed).save_pretrained(run/'text_encoder', safe_serialization=True)
-    fns = dict(vae=lambda: train_vae(run, steps['vae'], BATCH['vae'], seed=seed, stop=stop.get('vae')),
-               clipseg=lambda: train_clipseg(run, steps['clipseg'], BATCH['clipseg'], seed=seed, stop=stop.get('clipseg')),
-               clipseg2=lambda: train_clipseg(run, steps['clipseg2'], BATCH['clipseg2'], lr=5e-4, seed=seed, stop=stop.get('clipseg2'), stage=2),
-               clipseg3=lambda: train_clipseg(run, steps['clipseg3'], BATCH['clipseg3'], lr=3e-4, seed=seed, stop=stop.get('clipseg3'), stage=3, p_hard=0.3),
-               inpaint=lambda: train_unet(run, True, steps['inpaint'], BATCH['inpaint'], seed=seed, stop=stop.get('inpaint')),
-               sd=lambda: train_unet(run, False, steps['sd'], BATCH['sd'], seed=seed, stop=stop.get('sd')),
-               # white and red objects oversampled (CLIPSeg missed them); holes that are the objects, named by their captions
-               clipseg4=lambda: train_clipseg(run, steps['clipseg4'], BATCH['clipseg4'], lr=3e-4, seed=seed, stop=stop.get('clipseg4'),
-                                              stage=4, p_hard=0.3, focus=('white', 'red'), p_focus=0.5, ckpt_every=100),
-               clipseg5=lambda: train_clipseg(run, steps['clipseg5'], BATCH['clipseg5'], lr=5e-4, seed=seed, stop=stop.get('clipseg5'),
-                                              stage=5, p_hard=0.3, focus=('white',), p_focus=0.6, ckpt_every=100),
-               inpaint2=lambda: train_unet(run, True, steps['inpaint2'], BATCH['inpaint2'], lr=3e-4, seed=seed, stop=stop.get('inpaint2'),
-                                           stage=2, ckpt_every=100, ema_decay=0.998),
-               sd2=lambda: train_unet(run, False, steps['sd2'], BATCH['sd2'], lr=3e-4, seed=seed, stop=stop.get('sd2'), stage=2, ckpt_every=100, ema_decay=0.998),
-               # single-object captions, as DiffEdit's decoding is asked for (the noise method recoloured too seldom)
-               sd3=lambda: train_unet(run, False, steps['sd3'], BATCH['sd3'], lr=5e-4, seed=seed, stop=stop.get('sd3'), stage=3, p_scene=0.3))
     for m in models:
-        res = fns[m]()
+        s = by_name[m]
+        res = train_stage(run, replace(s, steps=steps.get(m, s.steps), stop=stop.get(m, s.stop)), seed).record
         res['threads'] = torch.get_num_threads()
         js = json.loads((run/'train.json').read_text()) if (run/'train.json').exists() else {}
         js[m] = res; (run/'train.json').write_text(json.dumps(js, indent=1))
@@ -374,10 +427,10 @@ def main(argv=None):
     p.add_argument('--out', default=str(TOY_MODELS), help='where to write clipseg/, inpaint/, sd/ ("" to skip)')
     p.add_argument('--run', default='runs/toy', help='folder for checkpoints and logs')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--models', default='vae,clipseg,clipseg2,clipseg3,inpaint,sd,clipseg4,clipseg5,inpaint2,sd2,sd3',
-                   help='comma-separated, in order (clipseg2-5, inpaint2, sd2-3: later stages, each going on from the one before)')
-    p.add_argument('--steps', default='', help='e.g. vae=3000,sd=4000 (defaults: STEPS)')
-    p.add_argument('--stop', default='', help='end early on the same schedule, e.g. vae=1000 (defaults: STOP)')
+    p.add_argument('--models', default=','.join(s.name for s in STAGES),
+                   help='comma-separated stages of STAGES, in order (clipseg2-5, inpaint2, sd2-3: later stages, each going on from the one before)')
+    p.add_argument('--steps', default='', help='e.g. vae=3000,sd=4000 (defaults: STAGES)')
+    p.add_argument('--stop', default='', help='end early on the same schedule, e.g. vae=1000 (defaults: STAGES)')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--export-only', action='store_true', help='only export the checkpoints in --run to --out')
     a = p.parse_args(argv)

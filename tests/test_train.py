@@ -1,0 +1,75 @@
+"The one training loop (`fit`), pinned to the numbers of the three copied loops it replaced, and the training CLI."
+import json
+from dataclasses import replace
+import pytest, torch
+import torch.nn.functional as F
+from torch.testing import assert_close
+from diffedit.train import STAGES, fit, main, make_text_encoder, toy_tokenizer, train_stage
+
+# Losses of the first three steps (batch 4, the shipped learning rates) of every stage of the shipped run, trained in
+# its order in one folder, as `train_vae`, `train_clipseg` and `train_unet` gave them before they became `fit` (each
+# stage's log name: 'unet_inpaint2' is the stage `inpaint2`). Step 1 pins each kind's batches and loss; steps 2-3 the
+# optimiser and schedule; the later stages the checkpoints (the VAE's scaling factor, the UNets' EMA) they go on from.
+LOSSES = {
+    'vae': [0.2847888, 0.2517952, 0.2485222],
+    'clipseg': [2.4775002, 2.5651498, 2.4655721],
+    'clipseg2': [2.9478681, 2.6896114, 2.8498139],
+    'clipseg3': [2.2791386, 2.3394804, 2.7732718],   # p_hard
+    'unet_inpaint': [0.9468309, 1.1502093, 0.8517834],   # inpaint_masks
+    'unet': [1.0303710, 1.1246548, 1.1282804],   # p_scene 0.7
+    'clipseg4': [2.7617674, 2.4274054, 2.8791256],   # p_hard, focus, p_focus
+    'clipseg5': [2.5590174, 2.5122006, 2.8563159],
+    'unet_inpaint2': [1.1035776, 0.9348228, 0.9760852],   # object_masks, ema_decay 0.998
+    'unet2': [0.9057548, 0.9230984, 0.8884131],
+    'unet3': [0.9532047, 1.0700419, 1.0473297],   # p_scene 0.3
+}
+SCALING_FACTOR = 0.9758181571960449  # the VAE's, set from the latents of 256 scenes when it is saved
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    d, threads = tmp_path_factory.mktemp('run'), torch.get_num_threads()
+    torch.set_num_threads(1)  # as the numbers were recorded; and on a busy CPU, 6 s instead of 45
+    try:
+        make_text_encoder(toy_tokenizer(), 0).save_pretrained(d/'text_encoder', safe_serialization=True)
+        yield d, [train_stage(d, replace(s, steps=3, bs=4), seed=0, log_every=100) for s in STAGES]
+    finally: torch.set_num_threads(threads)
+
+def test_stages_pinned(run):
+    _, logs = run
+    got = {l.name: [h['loss'] for h in l.hist] for l in logs}
+    assert list(got) == list(LOSSES)
+    assert_close(got, LOSSES, rtol=1e-5, atol=1e-6)  # threads and CPUs move them by about 1e-7
+    assert_close(logs[0].record['scaling_factor'], SCALING_FACTOR, rtol=1e-5, atol=0)
+
+def test_records(run):
+    d, logs = run
+    rec = {s.name: l.record for s, l in zip(STAGES, logs)}
+    assert {k: (r['steps'], r['batch_size'], r['stopped_at']) for k, r in rec.items() if r['stopped_at']} == \
+           {'vae': (3, 4, 1000), 'clipseg4': (3, 4, 700)}
+    assert rec['inpaint2']['ema_decay'] == rec['sd2']['ema_decay'] == 0.998 and rec['sd3']['ema_decay'] == 0.999
+    assert set(rec['clipseg']['final']) == {'loss', 'iou'} and set(rec['vae']['final']) == {'loss', 'psnr'}
+    assert {p.name for p in d.iterdir() if p.is_dir()} == {'text_encoder', 'vae', 'clipseg', 'unet', 'unet_inpaint'}
+    assert (d/'unet_inpaint2.log').read_text().startswith('unet_inpaint2 step 3/3 loss')
+
+def test_fit_stop_checkpoints_ema():
+    lin, xs, seen, saved = torch.nn.Linear(1, 1), torch.linspace(-1, 1, 8)[:, None], [], []
+    def loss_fn(m):
+        seen.append(m.weight.item())
+        return F.mse_loss(m(xs), 3*xs), dict(w=m.weight.item())
+    log = fit(lin, loss_fn, lambda m: saved.append(m.weight.item()), steps=10, lr=1, stop=5, ckpt_every=2,
+              ema_decay=0.5, ema_warmup=False)
+    assert len(log.hist) == 5 and len(saved) == 3  # stopped at 5 of 10; saved after steps 2, 4 and the last
+    assert [h['w'] for h in log.hist] == seen
+    w0, w1, w2 = seen[:3]
+    assert_close(saved[0], 0.25*w0 + 0.25*w1 + 0.5*w2)  # what is saved is the EMA, not the weights
+    assert lin.weight.item() != saved[-1]
+
+def test_cli(tmp_path, capsys):
+    main(['--run', str(tmp_path), '--out', '', '--models', 'clipseg', '--steps', 'clipseg=3', '--stop', 'clipseg=2'])
+    r = json.loads((tmp_path/'train.json').read_text())['clipseg']
+    assert (r['steps'], r['batch_size'], r['stopped_at']) == (3, 32, 2)
+    assert (tmp_path/'clipseg'/'model.safetensors').exists()
+    with pytest.raises(ValueError, match='no stage'): main(['--run', str(tmp_path), '--out', '', '--models', 'clipseg9'])
+    main(['--run', str(tmp_path), '--out', str(tmp_path/'out'), '--export-only'])
+    assert (tmp_path/'out'/'clipseg'/'config.json').exists() and not (tmp_path/'out'/'sd').exists()
+    assert "'clipseg': 0.9" in capsys.readouterr().out
