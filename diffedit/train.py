@@ -17,7 +17,7 @@ from transformers import CLIPTextModel, CLIPSegConfig, CLIPSegForImageSegmentati
 from diffusers import (AutoencoderKL, UNet2DConditionModel, DDIMScheduler,
                        StableDiffusionPipeline, StableDiffusionInpaintPipeline)
 from .tiny import word_tokenizer, tiny_text_config, SD_SCHEDULER
-from .toy import toy_scene, TOY_WORDS, TRAIN_SEEDS, EVAL_SEED0, TOY_MODELS, COLOURS, SHAPES, caption
+from .toy import toy_scene, TOY_WORDS, TRAIN_SEEDS, TOY_MODELS, COLOURS, SHAPES, caption
 
 # %% auto #0
 __all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PARTS', 'STAGES', 'toy_tokenizer', 'make_text_encoder', 'make_vae',

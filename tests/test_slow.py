@@ -1,6 +1,6 @@
 """The `sd15` preset at full size, offline, on a CPU: `pytest -m slow` (the default run skips these).
 
-The models are random-weight stand-ins of the preset's three checkpoints (`diffedit.tiny.sd15_standins`: the hub
+The models are random-weight stand-ins of the preset's three checkpoints (`tools/standins.py`: the hub
 repositories' exact configurations, CLIP's 49408-token tokenizer, about 11 GB), built once into $DIFFEDIT_STANDINS
 (kept between sessions) or else a temporary folder, and laid out as a Hugging Face cache. Every edit names the models
 by their hub ids (`--models sd15`) with HF_HUB_CACHE pointing at that cache and HF_HUB_OFFLINE=1.
@@ -52,7 +52,7 @@ def hub(tmp_path_factory):
     "(environment with HF_HUB_CACHE at the stand-in cache, a folder holding a 1024x680 picture)."
     root = Path(os.environ.get('DIFFEDIT_STANDINS') or tmp_path_factory.mktemp('standins'))
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, '-c', f'from diffedit.tiny import sd15_standins; print(sd15_standins({str(root)!r}))'],
+    r = subprocess.run([sys.executable, str(Path(__file__).resolve().parent.parent/'tools'/'standins.py'), str(root)],
                        capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
     assert r.returncode == 0, r.stderr[-3000:]
     cache = r.stdout.strip().splitlines()[-1]

@@ -2,7 +2,7 @@
 
     python tools/benchmark.py                        # CPU, tiny random models (seconds): ours vs diffusers, paired
     python tools/benchmark.py --gpu                  # CUDA, fp16, the sd15 preset's models at 512 px, warm and cold
-    python tools/benchmark.py --gpu --standins DIR   # the same on full-size random stand-ins (diffedit.tiny.sd15_standins), offline
+    python tools/benchmark.py --gpu --standins DIR   # the same on full-size random stand-ins (tools/standins.py), offline
     python tools/benchmark.py --host                 # 12 MP host row on one CPU core, this checkout
     python tools/benchmark.py --host --tree /tmp/before --tree .   # the same row for several checkouts, paired
 
@@ -328,7 +328,7 @@ def main():
     if a.standins:  # before anything imports huggingface_hub, which reads HF_HUB_CACHE once
         sys.path.insert(0, str(ROOT))
         os.environ['HF_HUB_CACHE'] = str(Path(a.standins).resolve()/'hub'); os.environ['HF_HUB_OFFLINE'] = '1'
-        from diffedit.tiny import sd15_standins
+        sys.path.insert(0, str(ROOT/'tools')); from standins import sd15_standins  # a test fixture, not the package's
         assert str(sd15_standins(Path(a.standins).resolve())) == os.environ['HF_HUB_CACHE']  # built now if missing
     sys.path.insert(0, str(ROOT))
     import torch
