@@ -6,18 +6,21 @@ Docs: https://diffedit-dev.github.io/diffedit/outdir.html.md"""
 
 # %% ../nbs/07c_outdir.ipynb #1d9cc151
 from __future__ import annotations
-import os, re, shutil, signal, tempfile
+import errno, json, os, re, shutil, signal, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from .core import DiffEditError
 from .settings import ArgError, quoted
+try: import fcntl  # the kernel's file locks (not on Windows)
+except ImportError: fcntl = None
 
 # %% auto #0
-__all__ = ['OURS', 'LOCK', 'out_names', 'check_out_dir', 'OutDir']
+__all__ = ['OURS', 'LOCK', 'JOURNAL', 'out_names', 'check_out_dir', 'OutDir']
 
 # %% ../nbs/07c_outdir.ipynb #c0a2e003
 OURS = re.compile(r'edit_\d+_seed\d+\.png|mask\.png|grid\.png|edit\.json|before\.png|after\.png|demo\.png')  # files we write
-LOCK = '.diffedit.lock'
+LOCK, JOURNAL = '.diffedit.lock', '.diffedit-journal.json'
+_TEMP = re.compile(r'\.diffedit-(new|old|demo)-[\w-]+')  # a run's temporary folders inside the output folder
 
 def out_names(seeds)->list:
     "The files `EditResult.save` writes, in order: variations, mask, grid, record."
@@ -27,7 +30,17 @@ def _same(p:Path, q)->bool:
     "Whether path `p` is the local file `q` (a path; URLs and None never are)."
     if q is None or not isinstance(q, (str, os.PathLike)) or str(q).lower().startswith(('http://', 'https://')): return False
     try: return p.resolve() == Path(q).expanduser().resolve()
-    except OSError: return False
+    except (OSError, RuntimeError): return False  # RuntimeError: a symbolic link loop
+
+def _link_problem(out:Path)->str:
+    "Why `out` cannot be a folder because of a symbolic link on its way (one to nothing, or a loop); '' if none."
+    for p in [out, *out.parents]:
+        if not p.is_symlink(): continue
+        try: os.stat(p)
+        except OSError as e:
+            if e.errno == errno.ELOOP: return f"{str(p)!r} is a symbolic link that loops back on itself"
+            return f"{str(p)!r} is a symbolic link to {os.readlink(p)!r}, which does not exist (a drive not mounted?)"
+    return ''
 
 def check_out_dir(out_dir,      # the folder to write into
                   names,        # the file names to write there
@@ -40,6 +53,7 @@ def check_out_dir(out_dir,      # the folder to write into
         raise ArgError(f"{{out_dir}}={quoted(out_dir)}: name a folder to write into")
     out = Path(out_dir).expanduser()
     try:
+        if why := _link_problem(out): raise DiffEditError(f"cannot save into {str(out)!r}: {why}; pick another folder")
         if out.exists() and not out.is_dir(): raise DiffEditError(f"cannot save into {str(out)!r}: it is a file, not a folder; pick another folder")
         up = out
         while not up.exists(): up = up.parent
@@ -49,14 +63,54 @@ def check_out_dir(out_dir,      # the folder to write into
         for p in paths:
             for what, q in (('input picture', input), ('mask', mask)):
                 if _same(p, q): raise DiffEditError(f"refusing to overwrite the {what} {str(q)!r}: save into another folder")
+        _tidy(out)  # what a killed run left half done is put right first, so that its files count as they will be
         taken = sorted(p.name for p in out.iterdir() if (OURS.fullmatch(p.name) or p.name in names)
                        and not _same(p, input) and not _same(p, mask)) if out.is_dir() else []
-    except OSError as e: raise DiffEditError(f"cannot save into {str(out)[:80]!r}: {e.strerror}; pick another folder") from None
+    except OSError as e: raise DiffEditError(f"cannot save into {str(out)[:80]!r}: {e.strerror or e}; pick another folder") from None
     if taken and not force:
         raise ArgError(f"{quoted(str(out))[1:-1]} already holds the files of an edit ({taken[0]}, {len(taken)} in all): pass {{force}} to replace them, or pick another folder")
     return out, paths
 
-# %% ../nbs/07c_outdir.ipynb #c0a2e004
+# %% ../nbs/07c_outdir.ipynb #1b95f6e2
+class _Busy(Exception): "The folder's lock is held by a live process (its id, 0 if unknown)."
+
+def _pid(fd)->int:
+    "The process id written in a lock file (0 if none)."
+    os.lseek(fd, 0, 0)
+    s = os.read(fd, 32).decode('ascii', 'replace').strip()
+    return int(s) if s.isdigit() else 0
+
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0); return True  # signal 0 only asks (on POSIX; without fcntl this is never called)
+    except ProcessLookupError: return False
+    except OSError: return True  # it exists, under another user
+
+class _Lock:
+    "Hold `out`'s lock file; `.dead` is the id of a killed run whose lock this took over (0 if none)."
+    def __init__(self, out:Path):
+        self.path = out/LOCK
+        while True:
+            try: fd = os.open(self.path, os.O_CREAT | os.O_RDWR | (0 if fcntl else os.O_EXCL), 0o644)
+            except FileExistsError: raise _Busy(0) from None  # no kernel locks here (Windows): the file alone says
+            try:
+                if fcntl: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError: pid = _pid(fd); os.close(fd); raise _Busy(pid) from None
+            except OSError:  # a file system without locks: a lock naming a live process is held
+                if (pid := _pid(fd)) and pid != os.getpid() and _alive(pid): os.close(fd); raise _Busy(pid) from None
+            try: same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError: same = False
+            if same: break
+            os.close(fd)  # the run that held it removed it meanwhile: lock the file that is there now
+        self.fd, self.dead = fd, _pid(fd)
+        os.ftruncate(fd, 0); os.lseek(fd, 0, 0); os.write(fd, f'{os.getpid()}\n'.encode())
+
+    def release(self):
+        if self.fd is None: return
+        try: os.remove(self.path)
+        except OSError: pass
+        os.close(self.fd); self.fd = None
+
+# %% ../nbs/07c_outdir.ipynb #501b484d
 @contextmanager
 def _signals_held():
     "Hold SIGINT/SIGTERM while files are moved or cleaned up (they arrive right after)."
@@ -67,64 +121,105 @@ def _signals_held():
     finally:
         if old is not None: signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
+def _settle(out:Path, j:dict)->str:
+    "Finish the moves journal `j` records if every new file is in place, else undo them; then drop the journal."
+    new, old = out/j['new'], out/j['old']
+    with _signals_held():
+        if all((out/n).exists() and not (new/n).exists() for n in j['files']): done = 'completed'
+        else:
+            for n in j['files']:
+                if not (new/n).exists() and (out/n).exists(): os.replace(out/n, new/n)  # a new file back out
+            for n in j['stale']:
+                if (old/n).exists(): os.replace(old/n, out/n)                          # a previous one back in
+            done = 'rolled back'
+        for d in (new, old): shutil.rmtree(d, ignore_errors=True)
+        os.remove(out/JOURNAL)
+    return done
+
+def _journal(out:Path)->dict:
+    "The journal a killed run left in `out`, if it is whole and names only its own files (None otherwise)."
+    try: j = json.loads((out/JOURNAL).read_text())
+    except (OSError, ValueError): return None  # killed while writing it: nothing had been moved yet
+    ok = isinstance(j, dict) and all(isinstance(j.get(k), str) and _TEMP.fullmatch(j[k]) for k in ('new', 'old')) and all(
+        isinstance(j.get(k), list) and all(isinstance(n, str) and OURS.fullmatch(n) for n in j[k]) for k in ('files', 'stale'))
+    return j if ok else None
+
+def _tidy(out:Path):
+    "Put right what a killed run left in `out` (its lock, half-done moves, temporary folders), with a one-line notice."
+    if not out.is_dir() or not any(p.name in (LOCK, JOURNAL) or _TEMP.fullmatch(p.name) for p in out.iterdir()): return
+    try: lock = _Lock(out)
+    except _Busy: return  # a live run: `OutDir` says so
+    try:
+        done = None
+        if (out/JOURNAL).exists():
+            j = _journal(out)
+            if j: done = _settle(out, j)
+            else: os.remove(out/JOURNAL)
+        for p in out.iterdir():
+            if _TEMP.fullmatch(p.name) and p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+        if lock.dead or done:
+            who = f"an unfinished run (process {lock.dead})" if lock.dead else "an unfinished run"
+            warnings.warn(f"diffedit: {str(out)!r} was left by {who}: " + (f"its half-moved files were {done}" if done else "its lock is taken over"), stacklevel=3)
+    finally: lock.release()
+
+# %% ../nbs/07c_outdir.ipynb #c0a2e004
 class OutDir:
-    "An output folder reserved for one run: a lock file while we work; all files written beside, then moved in as a set."
+    "An output folder reserved for one run: a lock while we work; all files written beside, then moved in as a set."
     def __init__(self, out_dir, names, input=None, force=False, mask=None):
         self.out, self.paths = check_out_dir(out_dir, names, input, force, mask)
-        self.names, self.input, self.force, self.mask, self.made, self.locked = list(names), input, force, mask, [], False
+        self.names, self.input, self.force, self.mask, self.made, self.lock = list(names), input, force, mask, [], None
         try:
             missing, up = [], self.out
             while not up.exists(): missing.append(up); up = up.parent
             for d in reversed(missing): d.mkdir(); self.made.append(d)  # the umask's mode, like any folder
-            fd = os.open(self.out/LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # exclusive: one run per folder
-            self.locked = True
-            os.write(fd, f'{os.getpid()}\n'.encode()); os.close(fd)
+            self.lock = _Lock(self.out)  # one run per folder
             check_out_dir(out_dir, names, input, force, mask)  # again, now that the folder is ours
-        except FileExistsError:
+        except _Busy as e:
             self.release(False)
-            raise DiffEditError(f"another diffedit run is writing into {str(self.out)!r} (if none is, a killed one left {LOCK} there: delete it)") from None
+            raise DiffEditError(f"another diffedit run{f' (process {e.args[0]})' if e.args[0] else ''} is writing into {str(self.out)!r}: "
+                                "wait for it to finish, or pick another folder") from None
         except OSError as e:
             self.release(False)
-            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror}; pick another folder") from None
+            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror or e}; pick another folder") from None
         except BaseException: self.release(False); raise
 
     def write(self, files:dict, # name -> bytes, written to a temporary folder inside, then moved into place together
              )->list:           # the paths written
         "Write `files`; with `force`, the previous run's files go as a set (never the input or the user's mask)."
-        tmp = old = None
-        moved, placed = [], []
+        tmp = old = j = None
         try:
             tmp = Path(tempfile.mkdtemp(dir=self.out, prefix='.diffedit-new-'))
             for name, data in files.items():
                 with open(tmp/name, 'xb') as f: f.write(data)  # mode 0666 less the umask
             old = Path(tempfile.mkdtemp(dir=self.out, prefix='.diffedit-old-'))
-            stale = [p for p in self.out.iterdir() if (OURS.fullmatch(p.name) or p.name in files)
+            stale = [p.name for p in self.out.iterdir() if (OURS.fullmatch(p.name) or p.name in files)
                      and not _same(p, self.input) and not _same(p, self.mask)]
-            try:  # noted before each move, so that a signal between the two cannot lose a file
-                for p in stale: moved.append(p); os.replace(p, old/p.name)
-                for name in files: placed.append(name); os.replace(tmp/name, self.out/name)
-            except BaseException:  # an error or a signal: put the previous run's files back, all or nothing
-                with _signals_held():
-                    for name in placed:
-                        if not (tmp/name).exists() and (self.out/name).exists(): os.remove(self.out/name)
-                    for p in moved:
-                        if (old/p.name).exists(): os.replace(old/p.name, p)
-                raise
+            rec = dict(pid=os.getpid(), new=tmp.name, old=old.name, files=list(files), stale=stale)
+            with open(self.out/JOURNAL, 'w') as f: json.dump(rec, f)
+            j = rec  # from here on, a killed run is finished or undone by the next one
+            try:
+                for n in stale: os.replace(self.out/n, old/n)
+                for n in files: os.replace(tmp/n, self.out/n)
+            except BaseException: _settle(self.out, j); raise  # an error or a signal: the previous files back, all or nothing
+            _settle(self.out, j)
         except OSError as e:
-            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {e.strerror or e}; nothing was written (free some space or pick another folder)") from None
+            why = e.strerror or e
+            if j and (self.out/JOURNAL).exists():  # even undoing failed: nothing is deleted, the next run puts it right
+                raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {why}; the previous files are kept in {old.name} there, "
+                                    "and the next diffedit run into this folder puts them back") from None
+            raise DiffEditError(f"cannot write into {str(self.out)[:80]!r}: {why}; nothing was written (free some space or pick another folder)") from None
         finally:
-            with _signals_held():
-                for d in (tmp, old):
-                    if d is not None: shutil.rmtree(d, ignore_errors=True)
+            if not (self.out/JOURNAL).exists() or j is None:
+                with _signals_held():
+                    if j is None and (self.out/JOURNAL).exists(): os.remove(self.out/JOURNAL)  # failed while writing it
+                    for d in (tmp, old):
+                        if d is not None: shutil.rmtree(d, ignore_errors=True)
         return [self.out/n for n in files]
 
     def release(self, ok:bool=True):
         "Drop the lock; after a failure also the folders we created (if still empty)."
         with _signals_held():
-            if self.locked:
-                try: os.remove(self.out/LOCK)
-                except OSError: pass
-                self.locked = False
+            if self.lock is not None: self.lock.release(); self.lock = None
             if not ok:
                 for d in reversed(self.made):
                     try: d.rmdir()

@@ -312,3 +312,113 @@ def test_unreachable_hub_fails_fast(w, tmp_path):
     r = run(*base(w, '-n', '1', '--seg-model', 'nobody/no-such-clipseg', out=tmp_path/'o'), env=env)
     one_line(r, 1, ['HF_HUB_OFFLINE=1', '--models toy', 'local folder', '127.0.0.1'])
     assert time.time() - t < 60 and not (tmp_path/'o').exists()
+
+
+# ================================================================ issue 19: the next round of faults
+# ---------------------------------------------------------------- kind 3: output sets whole or absent after any crash
+KILL = """
+import os, sys, signal, shutil
+from pathlib import Path
+from diffedit.outdir import OutDir
+out, fn, k, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+mod = shutil if fn == 'rmtree' else os
+real, calls = getattr(mod, fn, None), [0]
+def hit(*a, **kw):
+    calls[0] += 1
+    if calls[0] == k: os.kill(os.getpid(), signal.SIGKILL)
+    return real(*a, **kw)
+if fn != 'lock': setattr(mod, fn, hit)
+names = [f'edit_{i}_seed{i}.png' for i in range(n)] + ['mask.png', 'grid.png', 'edit.json']
+od = OutDir(out, names, force=True)
+if fn == 'lock': os.kill(os.getpid(), signal.SIGKILL if k == 9 else k)  # killed while holding the folder
+od.write({m: b'new ' + m.encode() for m in names})
+"""
+
+def _names(n): return [f'edit_{i}_seed{i}.png' for i in range(n)] + ['mask.png', 'grid.png', 'edit.json']
+def _visible(d): return {p.name: p.read_bytes() for p in d.iterdir() if not p.name.startswith('.')}
+
+def _killed(out, fn, k, n=1):
+    r = subprocess.run([sys.executable, '-c', KILL, str(out), fn, str(k), str(n)], env=ENV, capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, (r.returncode, r.stderr[-2000:])
+
+# 5 previous files moved aside and 4 new ones moved in: kill -9 before each of the 9 renames, and after the last
+KILLS = [('replace', k) for k in range(1, 10)] + [('rmtree', 1)]
+
+@pytest.mark.parametrize('fn,k', KILLS, ids=[f'{fn} {k}' for fn, k in KILLS])
+def test_kill9_over_previous_set(tmp_path, fn, k):
+    "kill -9 at any step of a --force write: the next run finds the previous set or the whole new one, never a mix, nothing hidden left."
+    from diffedit.outdir import check_out_dir, OutDir
+    out = tmp_path/'out'; out.mkdir(); (out/'notes.txt').write_text('mine')
+    old = {m: b'old ' + m.encode() for m in _names(2)}
+    for m, b in old.items(): (out/m).write_bytes(b)
+    _killed(out, fn, k)
+    with pytest.warns(UserWarning, match=r'unfinished run \(process \d+\).*(rolled back|completed)') as rec:
+        check_out_dir(out, _names(1), force=True)
+    assert len(rec) == 1
+    new = {m: b'new ' + m.encode() for m in _names(1)}
+    assert _visible(out) == {'notes.txt': b'mine', **(new if fn == 'rmtree' else old)}
+    assert [p.name for p in out.iterdir() if p.name.startswith('.')] == []  # no lock, journal or temporary folder left
+    with OutDir(out, _names(1), force=True) as od: od.write(new)             # and the rerun works
+    assert _visible(out) == {'notes.txt': b'mine', **new}
+
+@pytest.mark.parametrize('k', [1, 2, 3, 4])
+def test_kill9_into_new_folder(tmp_path, k):
+    "kill -9 between the renames into a new folder: the rerun finds no partial set and writes its own, without --force."
+    from diffedit.outdir import OutDir
+    out = tmp_path/'a'/'b'
+    _killed(out, 'replace', k)
+    with pytest.warns(UserWarning, match='rolled back'):
+        with OutDir(out, _names(1)) as od: od.write({m: b'again' for m in _names(1)})
+    assert sorted(os.listdir(out)) == sorted(_names(1))
+
+@pytest.mark.parametrize('sig', [9, int(signal.SIGHUP), int(signal.SIGUSR1)], ids=['SIGKILL', 'SIGHUP', 'SIGUSR1'])
+def test_dead_lock_taken_over(tmp_path, sig):
+    "A run killed while holding the folder: the next one takes its lock over with one notice and cleans its leftovers."
+    from diffedit.outdir import OutDir
+    out = tmp_path/'out'
+    r = subprocess.run([sys.executable, '-c', KILL, str(out), 'lock', str(sig), '1'], env=ENV, capture_output=True, timeout=120)
+    assert r.returncode == -(sig), r.stderr
+    assert (out/'.diffedit.lock').exists()
+    (out/'.diffedit-new-x1').mkdir(); (out/'.diffedit-demo-x2').mkdir()  # a dead run's temporary folders
+    with pytest.warns(UserWarning, match=r'unfinished run \(process \d+\).*lock is taken over') as rec:
+        with OutDir(out, _names(1)) as od: od.write({m: b'x' for m in _names(1)})
+    assert len(rec) == 1 and sorted(os.listdir(out)) == sorted(_names(1))
+
+def test_failed_rollback_keeps_previous_files(tmp_path, monkeypatch):
+    "Renames failing while the previous files are being put back: nothing is deleted, the line says where they are, the next run restores them."
+    from diffedit.core import DiffEditError
+    from diffedit.outdir import OutDir, check_out_dir
+    out = tmp_path/'out'; out.mkdir()
+    old = {m: b'old ' + m.encode() for m in _names(2)}
+    for m, b in old.items(): (out/m).write_bytes(b)
+    real, calls = os.replace, [0]
+    def failing(*a):
+        calls[0] += 1
+        if calls[0] >= 3: raise OSError(5, 'Input/output error')
+        return real(*a)
+    monkeypatch.setattr(os, 'replace', failing)
+    with pytest.raises(DiffEditError) as e:
+        with OutDir(out, _names(1), force=True) as od: od.write({m: b'new' for m in _names(1)})
+    msg = str(e.value)
+    assert 'nothing was written' not in msg and 'next diffedit run' in msg and '\n' not in msg, msg
+    kept = {p.name: p.read_bytes() for p in out.rglob('*') if p.is_file() and p.read_bytes().startswith(b'old')}
+    assert kept == old  # all of them, somewhere in the folder
+    monkeypatch.setattr(os, 'replace', real)
+    with pytest.warns(UserWarning, match='rolled back'): check_out_dir(out, _names(1), force=True)
+    assert _visible(out) == old and not any(p.name.startswith('.') for p in out.iterdir())
+
+# ---------------------------------------------------------------- kind 10: output paths said as what they are
+@pytest.mark.parametrize('case,words', [('link to a missing drive', 'does not exist'), ('link loop', 'loops'),
+                                        ('parent a link to a missing drive', 'does not exist')])
+def test_out_symlinks(tmp_path, case, words):
+    "A --out through a symbolic link to nowhere, or a loop: one line saying so (not 'another run is writing', not a RuntimeError)."
+    from diffedit.core import DiffEditError
+    from diffedit.outdir import OutDir
+    (tmp_path/'in.png').write_bytes(b'')
+    if case == 'link loop': os.symlink(tmp_path/'loop', tmp_path/'loop'); out = tmp_path/'loop'
+    else:
+        os.symlink('/mnt/no-such-drive/photos', tmp_path/'link')
+        out = tmp_path/'link' if case.startswith('link') else tmp_path/'link'/'sub'
+    with pytest.raises(DiffEditError) as e: OutDir(out, _names(1), input=tmp_path/'in.png')
+    assert words in str(e.value) and 'another diffedit run' not in str(e.value), str(e.value)
+    assert sorted(os.listdir(tmp_path)) == sorted(['in.png', out.name if case != 'parent a link to a missing drive' else 'link'])
