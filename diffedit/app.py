@@ -6,104 +6,52 @@ Docs: https://diffedit-dev.github.io/diffedit/app.html.md"""
 
 # %% ../nbs/09_app.ipynb #1b8023e3
 from __future__ import annotations
-import collections, hashlib, inspect, os, threading, tempfile, time, warnings, zipfile
+import collections, hashlib, os, threading, tempfile, time, warnings, zipfile
+from dataclasses import replace
 from pathlib import Path
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # offline by default: no usage reports, no version check
 import gradio as gr
 from .core import DiffEditError, overlay, quiet_libraries
 from .inputs import read_image
-from .resize import resize_for_sd, sd_size, restore_size
-from .segment import clipseg_heatmaps
-from .smooth import EmptyMaskError, edit_mask, smooth_mask, threshold_mask, default_sigma
-from .inpaint import _mask_array
-from .noise import noise_difference, normalise_map, noise_mask
-from .edit import PRESETS, METHODS, Models, edit, _combine
+from .resize import resize_for_sd, restore_size
+from .smooth import EmptyMaskError, default_sigma
+from .settings import FIELDS, PRESETS, METHODS, Settings, resolve
+from .edit import Models, edit, mask_maps, make_mask
 
 # %% auto #0
-__all__ = ['MODEL_CALLS', 'mask_maps', 'maps_to_mask', 'picture_mask', 'editor_value', 'editor_mask', 'mask_defaults',
-           'build_app', 'launch']
+__all__ = ['MODEL_CALLS', 'APP_SETTINGS', 'MapMemo', 'picture_mask', 'editor_value', 'editor_mask', 'control', 'page_settings',
+           'start_values', 'build_app', 'launch']
 
 # %% ../nbs/09_app.ipynb #a4b6f15f
 MODEL_CALLS = collections.Counter()  # model runs behind the mask preview, per kind ('clipseg', 'noise')
-_MAPS = collections.OrderedDict()    # (kind, picture, prompts, models...) -> map; the last `_MAPS_KEEP` are kept
-_MAPS_KEEP = 32
-_LOCK = threading.RLock()            # one model run at a time: pipelines keep state (schedulers) between calls
-_CACHE_LOCK = threading.Lock()
 
-def _preset_default(preset, name, kind, fallback):
-    "A preset's tuned default of `name` for mask `kind` ('clipseg' or 'noise'), else `fallback`."
-    v = PRESETS[preset].get('defaults', {}).get(name, fallback)
-    return v.get(kind, fallback) if isinstance(v, dict) else v
+class MapMemo:
+    "The maps `edit` makes its mask from, memoised per picture, prompts, models and map settings: a slider move runs no model."
+    def __init__(self, keep:int=32): self.keep, self.maps, self.lock = keep, collections.OrderedDict(), threading.Lock()
 
-def _param_default(fn, name): return inspect.signature(fn).parameters[name].default
-
-def _kinds(method)->list: return {'clipseg': ['clipseg'], 'noise': ['noise']}.get(method, ['clipseg', 'noise'])
-
-def mask_maps(models:Models,   # the models (`Models('toy')`); loaded once per process
-              image,           # the picture: PIL image or path
-              source:str,      # what is in the picture now
-              target:str,      # what it should become
-              method:str='clipseg', # one of `METHODS`: which maps the mask needs
-              seed:int=0,      # seed of the noise draws (methods using the noise mask)
-              num_inference_steps:int=None, # timestep grid of the noise mask; None: the preset's
-             )->dict:          # {'clipseg': (2,h,w) heatmaps, 'noise': (h,w) map}, at the size the models work at
-    "The model outputs a mask needs, computed once per picture, prompts and models, then served from a cache."
-    image = read_image(image)
-    if method not in METHODS: raise DiffEditError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
-    steps = num_inference_steps or models.num_inference_steps
-    pic, work, out = (image.size, hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()), None, {}
-    for kind in _kinds(method):
-        key = (kind, pic, source, target, models.preset, str(models.ids), str(models.device)) + ((seed, steps) if kind == 'noise' else ())
-        with _CACHE_LOCK: out[kind] = _MAPS.get(key)
-        if out[kind] is None:
-            with _LOCK:  # a preview waits here while a model runs; served from the cache, it does not
-                with _CACHE_LOCK: out[kind] = _MAPS.get(key)  # another request may have computed it meanwhile
-                if out[kind] is None:
-                    if work is None: work = resize_for_sd(image, size=models.size).image  # what `edit` gives the models
-                    MODEL_CALLS[kind] += 1
-                    if kind == 'clipseg': out[kind] = clipseg_heatmaps(models.seg, work, [source, target])
-                    else: out[kind] = _noise_map(models, work, source, target, seed, steps)
-        with _CACHE_LOCK:
-            _MAPS[key] = out[kind]; _MAPS.move_to_end(key)
-            while len(_MAPS) > _MAPS_KEEP: _MAPS.popitem(last=False)
-    return out
-
-def _noise_map(models, work, source, target, seed, steps)->torch.Tensor:
-    "`noise_mask`'s map before smoothing and threshold: the normalised noise difference, at the work size."
-    d = PRESETS[models.preset].get('defaults', {})
-    raw = noise_difference(models.sd, work, source, target, n=d.get('noise_draws', _param_default(noise_mask, 'n')),
-                           strength=d.get('mask_strength', _param_default(noise_mask, 'strength')), seed=seed, num_inference_steps=steps)
-    if not raw.any():
-        raise EmptyMaskError(f"the mask is empty: the model predicts the same noise for {source!r} and {target!r}; "
-                             "make the target text differ from the source")
-    return F.interpolate(normalise_map(raw)[None, None], size=(work.height, work.width), mode='bilinear', align_corners=False)[0, 0]
+    def __call__(self, models:Models,  # the models, held by the app
+                 work:Image.Image,     # the picture at the models' size
+                 source:str, target:str,
+                 s:Settings,           # the edit's settings: its method says which maps; the noise map's settings are in its key
+                )->dict:               # as `diffedit.edit.mask_maps`
+        pic, out = hashlib.blake2b(work.tobytes(), digest_size=16).hexdigest(), {}
+        for kind in [k for k, name in (('clipseg', 'threshold'), ('noise', 'noise_threshold')) if s.used(name)]:
+            key = (kind, pic, work.size, source, target, models.name, str(models.ids), str(models.device))
+            if kind == 'noise': key += (s.seed, s.num_inference_steps, s.noise_draws, s.mask_strength)
+            with self.lock: got = self.maps.get(key)
+            if got is None:
+                with models.lock: got = mask_maps(models, work, source, target, replace(s, method=kind))  # one model run at a time
+                MODEL_CALLS[kind] += 1
+            with self.lock:
+                self.maps[key] = got; self.maps.move_to_end(key)
+                while len(self.maps) > self.keep: self.maps.popitem(last=False)
+            out.update(got)
+        return out
 
 # %% ../nbs/09_app.ipynb #6d328f76
-def maps_to_mask(maps:dict,        # from `mask_maps`
-                 method:str='clipseg', # one of `METHODS`
-                 threshold:float=0.3,  # mask threshold in [0,1] (both masks, for 'intersection' and 'union')
-                 sigma:float=None,     # smoothing in pixels of the maps; None: 1/64 of the short side
-                 source:str=None,      # the source prompt, named when the mask is empty
-                )->tuple:              # (soft (h,w) float32, binary (h,w) bool), at the size the models work at
-    "The edit mask from cached maps, as `edit` makes it: no model runs, so it is cheap to redo per slider move."
-    found = []
-    if 'clipseg' in _kinds(method):
-        heat = maps['clipseg']
-        found.append(edit_mask(heat[0], heat[1], sigma=sigma, threshold=threshold, source=source))
-    if 'noise' in _kinds(method):  # `noise_mask`'s last steps
-        up = maps['noise']
-        s = smooth_mask(up, default_sigma(*up.shape) if sigma is None else sigma).clamp(0, 1)
-        b = threshold_mask(s, threshold)
-        if not b.any():
-            raise EmptyMaskError(f"the mask is empty: no part of the image differs enough between the prompts "
-                                 f"(strongest {s.max():.2f} <= threshold {threshold}); lower the threshold")
-        found.append((s, b))
-    return _combine(found, method)  # as `edit` combines them
-
 def picture_mask(binary,  # (h,w) bool mask at the models' size
                  size,    # the picture's (width, height)
                 )->np.ndarray: # (H,W) bool
@@ -145,15 +93,16 @@ def _user_error(e:Exception)->gr.Error:
     return gr.Error(_first_line(e) if isinstance(e, DiffEditError) else f"{type(e).__name__}: {_first_line(e)}", print_exception=False)
 
 _PICTURES = collections.OrderedDict()  # (path, size) -> PIL image: the page sends the picture's path on every slider move
+_PICTURES_LOCK = threading.Lock()
 
 def _picture(path, size=None)->Image.Image:
     "The page's picture, read once per upload; with `size`, its copy at the models' size (`resize_for_sd`)."
     if path is None: raise DiffEditError("no picture: upload one, paste its URL, or pick an example")
     key = (str(path), size)
-    with _CACHE_LOCK:
+    with _PICTURES_LOCK:
         if key in _PICTURES: _PICTURES.move_to_end(key); return _PICTURES[key]
     im = read_image(path) if size is None else resize_for_sd(_picture(path), size=size).image
-    with _CACHE_LOCK:
+    with _PICTURES_LOCK:
         _PICTURES[key] = im
         while len(_PICTURES) > 16: _PICTURES.popitem(last=False)
     return im
@@ -163,18 +112,37 @@ def _prompts(source, target):
     if not source or not target: raise DiffEditError("type what is in the picture (source) and what it should become (target)")
     return source, target
 
-def mask_defaults(preset:str,        # a key of `PRESETS`
-                  method:str,        # one of `METHODS`
-                  image=None,        # the picture (PIL), for the smoothing's default of presets without one (1/64 of the work size's short side)
-                 )->tuple:           # (threshold, sigma)
-    "The mask sliders' starting values: the preset's tuned defaults, else `edit`'s."
-    kind = 'noise' if method == 'noise' else 'clipseg'
-    thr = _preset_default(preset, 'threshold', kind, _param_default(noise_mask if kind == 'noise' else edit_mask, 'threshold'))
-    sigma = _preset_default(preset, 'sigma', kind, None)
-    if sigma is None:  # `edit`'s: 1/64 of the short side of the size the models work at
-        size = PRESETS[preset]['size']
-        sigma = default_sigma(*(sd_size(*image.size, size=size) if image is not None else (size, size)))
-    return thr, round(float(sigma), 1)
+APP_SETTINGS = [k for k, f in FIELDS.items() if f.metadata['app']]  # the settings the page has a control for, in order
+_SHORT = dict(method='mask method', n='variations (n)', num_inference_steps='steps', threshold='threshold (CLIPSeg mask)',
+              noise_threshold='threshold (noise mask)', sigma='smoothing (sigma, pixels)')
+_TOP = dict(n=8, num_inference_steps=100, sigma=16)  # the useful part of a range on a slider
+
+def control(name:str,   # a key of `APP_SETTINGS`
+            s:Settings, # the settings whose value it starts at
+           ):           # a gradio component
+    "The page's control for setting `name`, made from its field: a slider over its range, a number for the seed, a menu for the method."
+    m, v = FIELDS[name].metadata, getattr(s, name)
+    kw = dict(label=_SHORT.get(name, name), info=m['doc'], elem_id=f'setting-{name}')
+    if name == 'method': return gr.Dropdown(list(METHODS), value=v, **kw)
+    if name == 'seed': return gr.Number(v, precision=0, minimum=0, **kw)
+    step = 1 if m['whole'] else 0.5 if name == 'sigma' else 0.01
+    return gr.Slider(m['lo'], _TOP.get(name, m['hi']), value=v, step=step, **kw)
+
+def page_settings(preset:str,      # a key of `PRESETS`
+                  *values,         # the controls' values, in `APP_SETTINGS` order
+                 )->Settings:      # checked
+    "The settings of the page: the preset with its controls' values."
+    return resolve(preset, **{k: (int(v) if FIELDS[k].metadata['whole'] else float(v)) if k != 'method' else v for k, v in zip(APP_SETTINGS, values)})
+
+def start_values(preset:str,       # a key of `PRESETS`
+                 image=None,       # the picture (PIL): `sigma` left at None is 1/64 of its work size's short side
+                )->list:           # the controls' starting values, in `APP_SETTINGS` order
+    "The controls' values for a preset (and a picture): the preset's settings, with the smoothing worked out."
+    s = PRESETS[preset]
+    if s.sigma is None:
+        w, h = resize_for_sd(image, size=s.size).image.size if image is not None else (s.size, s.size)
+        s = replace(s, sigma=round(default_sigma(h, w), 1))
+    return [getattr(s, k) for k in APP_SETTINGS]
 
 # %% ../nbs/09_app.ipynb #bc0bcf8d
 def _examples(folder)->list:
@@ -188,27 +156,33 @@ def _examples(folder)->list:
         rows.append([str(p), f'a {colour} {shape}', f'a {new if new != colour else "yellow"} {shape}'])
     return rows
 
-def build_app(models:str='toy', # the models preset selected at start (a key of `PRESETS`)
-              device=None,      # None: CUDA if available, else CPU
-             )->gr.Blocks:      # the app; `.queue().launch()` serves it
+def build_app(models:str='sd15', # the models preset selected at start (a key of `PRESETS`)
+              device=None,       # None: CUDA if available, else CPU
+             )->gr.Blocks:       # the app; `.queue().launch()` serves it
     "The DiffEdit app: picture and prompts in, live mask preview with brush, edited variations and their files out."
-    if models not in PRESETS: raise DiffEditError(f"unknown models preset {models!r}: use one of {', '.join(PRESETS)}")
-    thr0, sigma0 = mask_defaults(models, 'clipseg')
+    resolve(models)  # an unknown preset is one line
+    held, held_lock, memo = {}, threading.Lock(), MapMemo()
 
-    def preview(picture, source, target, method, preset, threshold, sigma, seed, steps, heatmaps=True):
+    def hold(preset)->Models:  # the app holds one `Models` per preset: loaded once, shared by every visitor
+        with held_lock:
+            if preset not in held: held[preset] = Models(preset, device=device)
+            return held[preset]
+
+    def preview(picture, source, target, preset, *values, heatmaps=True):
         t0, calls = time.perf_counter(), sum(MODEL_CALLS.values())
         keep = (lambda h: h) if heatmaps else (lambda h: gr.skip())
         if picture is None or not (source or '').strip() or not (target or '').strip():
             return keep([]), None, None, None, 'Upload a picture (or pick an example), then say what is in it and what it should become.'
         heat = []
         try:
-            (source, target), mods = _prompts(source, target), Models(preset, device=device)
-            work = _picture(picture, mods.size)  # what the models see: the mask is made and painted at this size
-            maps = mask_maps(mods, work, source, target, method, int(seed), int(steps))
-            if 'clipseg' in maps: heat += [(_big(overlay(work, maps['clipseg'][0])), f'source: {source}'),
-                                           (_big(overlay(work, maps['clipseg'][1])), f'target: {target}')]
+            (source, target), mods, s = _prompts(source, target), hold(preset), page_settings(preset, *values)
+            work = _picture(picture, s.size)  # what the models see: the mask is made and painted at this size
+            maps = memo(mods, work, source, target, s)
+            if 'heatmaps' in maps: heat += [(_big(overlay(work, maps['heatmaps'][0])), f'source: {source}'),
+                                            (_big(overlay(work, maps['heatmaps'][1])), f'target: {target}')]
             if 'noise' in maps: heat += [(_big(overlay(work, maps['noise'])), 'noise difference')]
-            soft, b = maps_to_mask(maps, method, float(threshold), float(sigma), source)
+            soft, b = make_mask(maps, s, source, target)  # as `edit` makes it
+            soft, b = soft.numpy(), b.numpy()
         except EmptyMaskError as e:  # the sliders or the prompts fix it: said on the page, no pop-up per slider move
             return keep(heat), None, None, None, f'**{_first_line(e)}**'
         except DiffEditError as e:
@@ -225,15 +199,14 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
         return preview(*args, heatmaps=False)
 
     def brush(value, picture, preset):
-        try: m = editor_mask(value, _picture(picture, PRESETS[preset]['size']).size)
+        try: m = editor_mask(value, _picture(picture, PRESETS[preset].size).size)
         except DiffEditError: return None
         return None if m is None else _big(Image.fromarray(m.astype(np.uint8)*255))
 
-    def reset(picture, preset, method):
+    def reset(picture, preset):
         try: img = _picture(picture) if picture else None
         except DiffEditError: img = None
-        thr, sig = mask_defaults(preset, method, img)
-        return thr, gr.update(value=sig, maximum=max(16, 2*sig)), PRESETS[preset]['num_inference_steps']
+        return start_values(preset, img)
 
     def load_url(url):
         url = (url or '').strip()
@@ -244,22 +217,18 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
         p = Path(tempfile.mkdtemp(prefix='diffedit-app-'))/'picture.png'; im.save(p)
         return str(p)
 
-    def run_edit(picture, source, target, method, preset, n, seed, steps, threshold, sigma, editor,
-                 progress=gr.Progress(track_tqdm=True)):
+    def run_edit(picture, source, target, preset, editor, *values, progress=gr.Progress(track_tqdm=True)):
         t0 = time.perf_counter()
         try:
-            img, mods = _picture(picture), Models(preset, device=device)
-            work = _picture(picture, mods.size)
+            img, mods, s = _picture(picture), hold(preset), page_settings(preset, *values)
+            work = _picture(picture, s.size)
             mask, painted = None, editor_mask(editor, work.size)
             if painted is not None:  # the brush changed the mask: edit with it as the user's own mask
-                try: computed = maps_to_mask(mask_maps(mods, work, *_prompts(source, target), method, int(seed), int(steps)),
-                                             method, float(threshold), float(sigma))[1]
+                try: computed = make_mask(memo(mods, work, *_prompts(source, target), s), s)[1].numpy()
                 except DiffEditError: computed = None
                 if computed is None or (painted != computed).any(): mask = Image.fromarray(picture_mask(painted, img.size).astype(np.uint8)*255)
             progress(0, desc='editing')
-            with _LOCK:
-                res = edit(img, source, target, n=int(n), seed=int(seed), method=method, models=mods,
-                           num_inference_steps=int(steps), threshold=float(threshold), sigma=float(sigma), mask=mask)
+            res = edit(img, source, target, models=mods, mask=mask, **{k: getattr(s, k) for k in APP_SETTINGS})
             out = Path(tempfile.mkdtemp(prefix='diffedit-app-'))
             paths = res.save(out, wall_seconds=round(time.perf_counter() - t0, 3))
         except Exception as e: raise _user_error(e) from None
@@ -278,22 +247,16 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
                 url = gr.Textbox(label='or its URL (press Enter)', placeholder='https://...')
                 source = gr.Textbox(label='source: what is in the picture', placeholder='a horse')
                 target = gr.Textbox(label='target: what it should become', placeholder='a zebra')
-                with gr.Row():
-                    method = gr.Dropdown(list(METHODS), value='clipseg', label='mask method')
-                    preset = gr.Dropdown(list(PRESETS), value=models, label='models')
-                with gr.Row():
-                    n = gr.Slider(1, 8, value=3, step=1, label='variations (n)')
-                    seed = gr.Number(0, precision=0, minimum=0, label='seed')
-                    steps = gr.Slider(1, 100, value=PRESETS[models]['num_inference_steps'], step=1, label='steps')
+                preset = gr.Dropdown(list(PRESETS), value=models, label='models')
+                ctl = {k: control(k, PRESETS[models]) for k in APP_SETTINGS if k not in ('threshold', 'noise_threshold', 'sigma')}
                 go = gr.Button('Edit', variant='primary', elem_id='edit-button')
                 examples_dir = tempfile.mkdtemp(prefix='diffedit-app-examples-')
                 gr.Examples(_examples(examples_dir), [picture, source, target], label='toy scenes (models: toy)')
             with gr.Column(scale=2):
                 status = gr.Markdown('Upload a picture, or pick an example.', elem_id='status')
                 heat = gr.Gallery(label='heatmaps', columns=3, fit_columns=False, format='png', object_fit='contain', height=300)
-                with gr.Row():
-                    threshold = gr.Slider(0, 1, value=thr0, step=0.01, label='threshold')
-                    sigma = gr.Slider(0, 16, value=sigma0, step=0.5, label='smoothing (sigma, pixels)')
+                with gr.Row():  # the mask's controls, beside the mask
+                    ctl.update({k: control(k, replace(PRESETS[models], sigma=start_values(models)[APP_SETTINGS.index('sigma')])) for k in ('threshold', 'noise_threshold', 'sigma')})
                 with gr.Row():
                     editor = gr.ImageEditor(label='mask: brush adds, eraser removes', type='pil', elem_id='brush-editor', format='png', height=300,
                                             brush=gr.Brush(colors=[('#ff00ff', 0.55)], color_mode='fixed'), eraser=gr.Eraser(),
@@ -303,23 +266,26 @@ def build_app(models:str='toy', # the models preset selected at start (a key of 
                 results = gr.Gallery(label='edited', columns=4, fit_columns=False, height=300, format='png', elem_id='results')
                 files = gr.File(label='download: pictures, mask, edit.json', file_count='multiple')
 
-        prev_in = [picture, source, target, method, preset, threshold, sigma, seed, steps]
+        controls = [ctl[k] for k in APP_SETTINGS]
+        prev_in = [picture, source, target, preset, *controls]
         prev_out = [heat, soft_img, editor, mask, status]
-        for sl, api in ((threshold, dict(api_name='preview')), (sigma, dict(api_visibility='private'))):  # a slider move is the API's preview (named first: later names get suffixes)
-            sl.input(slide, prev_in, prev_out, trigger_mode='always_last', show_progress='hidden',
-                     concurrency_id='preview', concurrency_limit=4, **api)
-        for ev in (picture.change, method.change, preset.change):
-            ev(reset, [picture, preset, method], [threshold, sigma, steps], api_visibility='private', queue=False
+        for k, api in (('threshold', dict(api_name='preview')), ('noise_threshold', dict(api_visibility='private')),
+                       ('sigma', dict(api_visibility='private'))):  # a slider move is the API's preview (named first: later names get suffixes)
+            ctl[k].input(slide, prev_in, prev_out, trigger_mode='always_last', show_progress='hidden',
+                         concurrency_id='preview', concurrency_limit=4, **api)
+        for ev in (picture.change, preset.change):
+            ev(reset, [picture, preset], controls, api_visibility='private', queue=False
                ).then(preview, prev_in, prev_out, api_visibility='private', concurrency_id='preview', concurrency_limit=4)
-        for ev in (source.submit, target.submit, source.blur, target.blur, seed.submit, steps.release):
+        for ev in (source.submit, target.submit, source.blur, target.blur, ctl['method'].change, ctl['seed'].submit, ctl['num_inference_steps'].release):
             ev(preview, prev_in, prev_out, api_visibility='private', concurrency_id='preview', concurrency_limit=4)
         editor.change(brush, [editor, picture, preset], mask, api_name='brush', show_progress='hidden', queue=False)
         url.submit(load_url, url, picture, api_name='load_url')
-        go.click(run_edit, [picture, source, target, method, preset, n, seed, steps, threshold, sigma, editor],
+        go.click(run_edit, [picture, source, target, preset, editor, *controls],
                  [results, files, status], api_name='edit', concurrency_id='edit', concurrency_limit=1)
+    demo.setting_controls = ctl  # setting -> its control (the tests check every setting that applies has one)
     return demo
 
-def launch(models:str='toy', # the models preset selected at start
+def launch(models:str='sd15', # the models preset selected at start
            port:int=None,    # the port on localhost; None: the first free one from 7860
            share:bool=False, # also serve it on a public gradio.live link (on Colab, say)
            device=None,      # None: CUDA if available, else CPU

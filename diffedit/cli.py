@@ -10,12 +10,12 @@ import argparse, json, os, signal, sys, tempfile, shutil, time, warnings
 from pathlib import Path
 import diffedit
 from .core import DiffEditError  # none of these imports torch: mistakes fail in a blink
-from .settings import ArgError, METHODS, MAX_PIXELS, check_params, check_device
+from .settings import ArgError, METHODS, MAX_PIXELS, FIELDS, PRESETS, resolve, check_device
 from .outdir import check_out_dir, OutDir, out_names
 from .inputs import read_image, check_text
 
 # %% auto #0
-__all__ = ['FLAGS', 'main']
+__all__ = ['FLAGS', 'flag', 'add_settings', 'main']
 
 # %% ../nbs/13_cli.ipynb #dc32d705
 class _Parser(argparse.ArgumentParser):
@@ -23,61 +23,69 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
-_PRESETS = ('sd15', 'sd2', 'toy')  # as `diffedit.edit.PRESETS`, without importing torch
-# how a parameter of `edit` is spelled on the command line, for error messages
-FLAGS = dict(n='-n', seed='--seed', num_inference_steps='--steps', guidance_scale='--guidance', threshold='--threshold',
-             sigma='--sigma', strength='--strength', mask_strength='--mask-strength', eta='--eta', feather='--feather',
-             size='--size', batch_size='--batch-size', device='--device', out_dir='--out', force='--force', mask='--mask',
-             method='--method', models='--models', source='--source', target='--target', models_toy='--models toy',
-             scenes='--scenes', port='--port')
+def flag(name:str)->str:
+    "The command-line flag of setting `name`: its field's `flag`, else `--name-with-dashes`."
+    return FIELDS[name].metadata['flag'] or '--' + name.replace('_', '-')
+
+# how a parameter is spelled on the command line, for error messages: every setting, and the rest
+FLAGS = {**{k: flag(k) for k in FIELDS}, **dict(device='--device', out_dir='--out', force='--force', mask='--mask', models='--models',
+         source='--source', target='--target', models_toy='--models toy', scenes='--scenes', port='--port')}
+
+def _help(f)->str:
+    "A setting's help: its doc, its range, and its default in each preset."
+    m, d = f.metadata, {k: getattr(p, f.name) for k, p in PRESETS.items()}
+    rng = '' if m['lo'] is None else f", {m['lo']} {'to' if m['lo_ok'] else '(excluded) to'} {m['hi']}"
+    same = len(set(map(str, d.values()))) == 1 and 'model' not in f.name
+    return f"{m['doc']}{rng} (default: {d['sd15'] if same else ', '.join(f'{k} {v}' for k, v in d.items())})".replace('%', '%%')
+
+def add_settings(p:argparse.ArgumentParser):
+    "One flag per field of `Settings`: what a new setting needs to reach the command line is its field."
+    g = p.add_argument_group('settings (each preset has its own defaults)')
+    for f in FIELDS.values():
+        m = f.metadata
+        kind = str if isinstance(f.default, str) or 'model' in f.name else int if m['whole'] else float
+        g.add_argument(flag(f.name), dest=f.name, type=kind, default=None, choices=METHODS if f.name == 'method' else None,
+                       metavar=None if f.name == 'method' else f.name.upper(), help=_help(f))
 
 def _parser()->argparse.ArgumentParser:
     p = _Parser(prog='diffedit', description='Text-driven image editing: CLIPSeg or DiffEdit masks, Stable Diffusion inpainting.')
     p.add_argument('--version', action='version', version=f'diffedit {diffedit.__version__}')
-    sub = p.add_subparsers(dest='command', required=True, metavar='{edit,demo,eval,app}')
+    sub = p.add_subparsers(dest='command', required=True, metavar='{edit,demo,eval,app,batch}')
     e = sub.add_parser('edit', help='edit a picture: SOURCE becomes TARGET', description='Edit IMAGE so that SOURCE becomes TARGET; write N variations, the mask, a grid and edit.json into --out.')
     e.add_argument('image', help=f'the picture: a path or an http(s) URL (at most {MAX_PIXELS/1e6:.0f} megapixels)')
-    e.add_argument('--source', required=True, help='what is in the picture now, e.g. "A horse"')
-    e.add_argument('--target', required=True, help='what it should become, e.g. "A zebra"')
-    e.add_argument('-n', type=int, default=3, help='number of variations, 1 to 100 (default 3)')
-    e.add_argument('--seed', type=int, default=0, help='seed of the first variation; variation i uses seed+i (default 0)')
-    e.add_argument('--steps', type=int, default=None, help="denoising steps, 1 to 1000 (default: the preset's, 50 for sd15)")
-    e.add_argument('--guidance', type=float, default=None, help="classifier-free guidance scale, 0 to 100 (default: the preset's, 7.5)")
-    e.add_argument('--threshold', type=float, default=None, help="mask threshold in [0,1] (default: the mask method's)")
-    e.add_argument('--sigma', type=float, default=None, help="mask smoothing in pixels at the models' size, 0 to 100 (default: 1/64 of the short side)")
-    e.add_argument('--strength', type=float, default=None, help="DDIM encoding ratio in (0,1] for the noise methods (default: the preset's, 0.5)")
-    e.add_argument('--mask-strength', type=float, default=None, help="noise strength in (0,1] of the DiffEdit mask (default: the preset's, 0.5 as in the paper)")
-    e.add_argument('--eta', type=float, default=None, help="DDIM decoding noise in [0,1] for the noise methods: 0 = deterministic (paper); default: the preset's (toy: 1), else 0 for -n 1, 1 for variations")
-    e.add_argument('--feather', type=int, default=None, help="soft edge of the paste-back in pixels, 0 to 256 (default: the preset's, 4)")
+    e.add_argument('--source', required=True, help='what is in the picture now, e.g. "a horse"')
+    e.add_argument('--target', required=True, help='what it should become, e.g. "a zebra"')
     e.add_argument('--mask', default=None, help='your own mask (white = edit; transparent = keep) instead of computing one')
     e.add_argument('--out', default=None, help='output folder (default: IMAGE_STEM-edit in the current folder)')
-    e.add_argument('--models', default='sd15', help='model preset: sd15, sd2 or toy (default sd15)')
-    e.add_argument('--seg-model', default=None, help="CLIPSeg model: Hub id or local folder (default: the preset's)")
-    e.add_argument('--inpaint-model', default=None, help="inpainting model: Hub id or local folder (default: the preset's)")
-    e.add_argument('--sd-model', default=None, help="text-to-image model for --method noise/intersection/union (default: the preset's)")
-    e.add_argument('--method', default='clipseg', choices=METHODS, help='how the mask is made (default clipseg)')
-    e.add_argument('--size', type=int, default=None, help="long side the models work at, a multiple of 8 from 64 to 2048 (default: the preset's)")
-    e.add_argument('--batch-size', type=int, default=None, help='variations repainted at once, 1 to 100 (default: what free GPU memory holds; CPU 4)')
+    e.add_argument('--models', default='sd15', help=f"model preset: {', '.join(PRESETS)} (default sd15)")
     e.add_argument('--device', default=None, help='cpu, cuda, cuda:1, mps (default: cuda if available, else cpu)')
     e.add_argument('--force', action='store_true', help="replace an earlier edit's files in --out (never the input or your mask)")
+    e.add_argument('--maps', action='store_true', help="also save the heatmaps and the soft mask (at the models' size)")
     e.add_argument('--progress', action=argparse.BooleanOptionalAction, default=None,
                    help='show progress on stderr (default: only when stderr is a terminal)')
-    d = sub.add_parser('demo', help='one toy-world edit with the shipped toy models (seconds on a CPU)')
+    add_settings(e)
+    d = sub.add_parser('demo', help='one toy-world edit with the shipped toy models (seconds on a CPU)',
+                       description='Edit a toy scene with the shipped toy models, offline: before, mask and after into --out.')
     d.add_argument('--out', default='diffedit-demo', help='output folder (default diffedit-demo)')
     d.add_argument('--seed', type=int, default=None, help='toy scene seed (default: the first held-out scene)')
     d.add_argument('--method', default='clipseg', choices=METHODS, help='how the mask is made (default clipseg)')
     d.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
     d.add_argument('--force', action='store_true', help="replace an earlier demo's files in --out")
-    v = sub.add_parser('eval', help='score edits on held-out toy scenes')
-    v.add_argument('--models', default='toy', help='model preset (default toy)')
+    v = sub.add_parser('eval', help='score edits on held-out toy scenes',
+                       description="Score edits on held-out toy scenes against their true masks: mask IoU, recolouring, shape, pixels outside the mask.")
+    v.add_argument('--models', default='toy', help=f"model preset: {', '.join(PRESETS)} (default toy: the scenes are the toy world's)")
     v.add_argument('--scenes', type=int, default=50, help='number of held-out scenes, 1 to 10000 (default 50)')
     v.add_argument('--methods', default='clipseg', help='comma-separated mask methods (default clipseg)')
     v.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
-    a = sub.add_parser('app', help='edit pictures in a web page (needs the app extra: pip install "diffedit[app]")')
-    a.add_argument('--models', default='toy', help='model preset selected at start: sd15, sd2 or toy (default toy)')
+    a = sub.add_parser('app', help='edit pictures in a web page (needs the app extra: pip install "diffedit[app]")',
+                       description='Serve the app: live mask preview with sliders and a brush, then the edited variations to download.')
+    a.add_argument('--models', default='sd15', help=f"model preset selected at start: {', '.join(PRESETS)} (default sd15, as edit; toy runs offline)")
     a.add_argument('--port', type=int, default=None, help='port to serve on (default: the first free one from 7860)')
     a.add_argument('--share', action='store_true', help='also serve on a public gradio.live link')
     a.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
+    from diffedit.batch import add_batch_arguments
+    add_batch_arguments(sub.add_parser('batch', help='edit every picture of a manifest or folder, resumably',
+                                       description='Edit every item of a CSV/JSON Lines manifest (or a folder of pictures) into its own folder under --out; rerun to resume.'))
     return p
 
 # %% ../nbs/13_cli.ipynb #505837ff
@@ -99,45 +107,43 @@ def _device(name):
     _say(f"running on {dev}" + ('' if dev.type == 'cuda' else ' (no CUDA GPU found: slow with full-size models)'))
     return dev
 
-def _check_models(name):
-    if name not in _PRESETS: raise ArgError(f"{{models}}={name!r}: unknown models preset; use one of {', '.join(_PRESETS)}")
+def _check_models(name): resolve(name)  # an unknown preset is one line
 
-def _check_edit(a):
-    "Every argument of `diffedit edit` checked in a blink, before any model library loads (`edit` checks again)."
-    check_params(n=a.n, seed=a.seed, num_inference_steps=a.steps, guidance_scale=a.guidance, threshold=a.threshold, sigma=a.sigma,
-                 strength=a.strength, mask_strength=a.mask_strength, eta=a.eta, feather=a.feather, size=a.size, batch_size=a.batch_size)
+def _check_edit(a)->dict:
+    "Every argument of `diffedit edit` checked in a blink, before any model library loads; the settings given, by name."
+    given = {k: getattr(a, k) for k in FIELDS}
+    s = resolve(a.models, **given)
     a.source, a.target = check_text(a.source, a.target)
-    _check_models(a.models)
     if a.device is not None: check_device(a.device)
-    local = [s is not None and not s.lower().startswith(('http://', 'https://')) for s in (a.image, a.mask)]
+    local = [x is not None and not x.lower().startswith(('http://', 'https://')) for x in (a.image, a.mask)]
     if local[0]: read_image(a.image, max_pixels=MAX_PIXELS)
     if local[1]:
         try: read_image(a.mask, max_pixels=MAX_PIXELS)
         except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
+    return s, given
+
+_IDS = ('seg_model', 'inpaint_model', 'sd_model')  # settings that say which models: they go to `Models`
 
 def _edit(a, t0):
-    _check_edit(a)
+    s, given = _check_edit(a)
     out = a.out if a.out is not None else f"{Path(a.image.split('?')[0]).stem or 'image'}-edit"
-    seeds = [a.seed + i for i in range(a.n)]
-    with OutDir(out, out_names(seeds), a.image, a.force, a.mask) as od:  # reserved now: a folder we cannot write fails before the models run
+    with OutDir(out, out_names(s.seeds), a.image, a.force, a.mask) as od:  # reserved now: a folder we cannot write fails before the models run
         _quiet_libraries(_PROGRESS[0])
         from diffedit.edit import edit, Models
-        models = Models(a.models, seg_model=a.seg_model, inpaint_model=a.inpaint_model, sd_model=a.sd_model, device=_device(a.device))
-        _say(f"editing {a.image}: {a.source!r} -> {a.target!r}, {a.n} variation(s), method {a.method}, models {a.models}")
-        res = edit(a.image, a.source, a.target, n=a.n, seed=a.seed, method=a.method, models=models, num_inference_steps=a.steps,
-                   guidance_scale=a.guidance, threshold=a.threshold, sigma=a.sigma, mask=a.mask, strength=a.strength,
-                   mask_strength=a.mask_strength, eta=a.eta, feather=a.feather, size=a.size, batch_size=a.batch_size, progress=_PROGRESS[0])
+        models = Models(a.models, **{k: given[k] for k in _IDS}, device=_device(a.device))
+        _say(f"editing {a.image}: {a.source!r} -> {a.target!r}, {s.n} variation(s), method {s.method}, models {a.models}")
+        res = edit(a.image, a.source, a.target, models=models, mask=a.mask, progress=_PROGRESS[0], **{k: v for k, v in given.items() if k not in _IDS})
         wall = time.perf_counter() - t0
-        paths = res.save(od, command=['diffedit', *a.argv], wall_seconds=round(wall, 3))
+        paths = res.save(od, maps=a.maps, command=['diffedit', *a.argv], wall_seconds=round(wall, 3))
     _say(f"done in {wall:.1f} s (models {res.timings['load_models']:.1f} s, mask {res.timings['mask']:.1f} s, "
-         f"{'inpaint' if a.method == 'clipseg' else 'decode'} {res.timings.get('inpaint', res.timings.get('decode', 0)):.1f} s)")
+         f"{'inpaint' if s.method == 'clipseg' else 'decode'} {res.timings.get('inpaint', res.timings.get('decode', 0)):.1f} s)")
     for p in paths: print(p)
     return res
 
 _DEMO = ['before.png', 'mask.png', 'after.png', 'demo.png']
 
 def _demo(a):
-    if a.seed is not None: check_params(seed=a.seed)
+    if a.seed is not None: resolve('toy', seed=a.seed)
     if a.device is not None: check_device(a.device)
     with OutDir(a.out, _DEMO, force=a.force) as od:  # a second run fails here, before any library loads
         _quiet_libraries(True)
@@ -197,6 +203,9 @@ def main(argv=None, # arguments (default: sys.argv[1:])
     warnings.showwarning = _notice
     try:
         if a.command == 'edit': _edit(a, t0)
+        elif a.command == 'batch':
+            from diffedit.batch import run_batch
+            return run_batch(a)
         else: dict(demo=_demo, eval=_eval, app=_app)[a.command](a)
     except ArgError as e: return _fail(a, e.render(FLAGS))
     except DiffEditError as e: return _fail(a, str(e))

@@ -6,7 +6,7 @@ Docs: https://diffedit-dev.github.io/diffedit/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1a822ab8
 from __future__ import annotations
-import io, os, sys, math, warnings, urllib.request, urllib.error, urllib.parse
+import functools, io, os, sys, math, warnings, urllib.request, urllib.error, urllib.parse
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['DiffEditError', 'to_rgb', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'hf_load',
-           'quiet_libraries']
+           'quiet_libraries', 'renamed']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
@@ -181,3 +181,16 @@ def quiet_libraries(progress:bool=True, # keep progress bars (ours and diffusers
         warnings.filterwarnings('ignore', module=m)
     import diffusers.utils.logging as dl, transformers.utils.logging as tl
     for lg in (dl, tl): lg.set_verbosity_error(); lg.disable_progress_bar()  # the bars that count loaded weights
+
+def renamed(**old):  # old keyword -> its new name
+    "Keep renamed keyword arguments working for one release, with a one-line notice."
+    def wrap(f):
+        @functools.wraps(f)
+        def g(*args, **kw):
+            for o, n in old.items():
+                if o in kw:
+                    warnings.warn(f"diffedit: {f.__name__}({o}=) is now {n}=; {o}= goes in 0.3", FutureWarning, stacklevel=2)
+                    kw[n] = kw.pop(o)
+            return f(*args, **kw)
+        return g
+    return wrap

@@ -6,121 +6,65 @@ Docs: https://diffedit-dev.github.io/diffedit/edit.html.md"""
 
 # %% ../nbs/08_edit.ipynb #0d51cbf6
 from __future__ import annotations
-import io, json, os, platform, time, inspect, warnings
+import io, json, os, platform, sys, threading, time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, asdict, replace
+from functools import cached_property
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from fastcore.meta import delegates
 import diffedit
 from .core import DiffEditError, show_images, image_grid, get_device, get_dtype
-from .inputs import read_image, check_text
 from .resize import resize_for_sd
-from .segment import CLIPSEG_ID, load_clipseg, clipseg_heatmaps
-from .smooth import EmptyMaskError, edit_mask, default_sigma
-from .inpaint import INPAINT_ID, load_inpaint, inpaint, paste_back, _mask_array
-from .noise import SD_ID, load_sd, noise_mask  # SD1.5 text-to-image: noise mask and DDIM decoding
+from .segment import load_clipseg, clipseg_heatmaps
+from .mask import mask_difference
+from .smooth import EmptyMaskError, edit_mask, map_to_mask, combine_masks, default_sigma
+from .inpaint import load_inpaint, inpaint, paste_back, mask_array
+from .noise import load_sd, noise_map  # SD1.5 text-to-image: noise mask and DDIM decoding
 from .ddim import diffedit_decode
-from .settings import ArgError, METHODS, MAX_PIXELS, check_number, check_params, check_method
+from .settings import ArgError, Settings, PRESETS, METHODS, MAX_PIXELS, resolve
 from .hub import from_pretrained
-from .outdir import check_out_dir, OutDir, out_names
+from .inputs import read_image, check_text
+from .outdir import OutDir, out_names
 
 # %% auto #0
-__all__ = ['PRESETS', 'Models', 'settings', 'EditResult', 'edit']
-
-# %% ../nbs/08_edit.ipynb #3d3166f3
-PRESETS = {
-    'sd15': dict(seg_model=CLIPSEG_ID, inpaint_model=INPAINT_ID, sd_model=SD_ID, size=512, num_inference_steps=50),
-    'sd2': dict(seg_model=CLIPSEG_ID, inpaint_model='stabilityai/stable-diffusion-2-inpainting',
-                sd_model='stabilityai/stable-diffusion-2-1-base', size=512, num_inference_steps=50),
-    'toy': dict(seg_model='{TOY_MODELS}/clipseg', inpaint_model='{TOY_MODELS}/inpaint', sd_model='{TOY_MODELS}/sd',
-                size=64, num_inference_steps=20,
-                # `edit`'s defaults for this preset, tuned on validation scenes (seeds from 2_000_000_000, never the held-out ones);
-                # per mask kind (threshold, sigma) or per decoder (guidance: 'clipseg' inpaints, 'noise' is DDIM decoding)
-                defaults=dict(threshold=dict(clipseg=0.4, noise=0.55), sigma=dict(clipseg=1.0, noise=1.0), feather=1,
-                              guidance_scale=dict(clipseg=12.0, noise=30.0), strength=1.0, mask_strength=0.85, noise_draws=30, eta=1.0)),
-}
-
-# %% ../nbs/08_edit.ipynb #bb6168da
-def _resolve(model)->str:
-    "A preset's model entry as a loadable id or path (`{TOY_MODELS}` is the package's toy-model folder)."
-    model = str(model)
-    if '{TOY_MODELS}' in model:
-        from diffedit.toy import TOY_MODELS
-        model = model.replace('{TOY_MODELS}', str(TOY_MODELS))
-    return model
-
-def _cache_key(model)->str:
-    "Local folders by absolute path (the same folder named two ways loads once), Hub ids as given."
-    p = Path(model).expanduser()
-    return str(p.resolve()) if p.exists() else model
+__all__ = ['Models', 'mask_maps', 'make_mask', 'repaint', 'EditResult', 'edit']
 
 # %% ../nbs/08_edit.ipynb #c097342c
-_LOADED = {}  # (kind, id or absolute path, device, dtype) -> loaded model
-
-_LOADERS = dict(seg=load_clipseg, inpaint=load_inpaint, sd=load_sd)
+_LOADERS = dict(seg=load_clipseg, inpaint=load_inpaint, sd=load_sd)  # kind -> the lesson's loader
 
 class Models:
-    "The models an edit needs, by id; each is loaded on first use and shared across calls per (id, device, dtype)."
+    "The models of an edit, each loaded on first use and kept by this object: hold one to reuse them, drop it to free them."
     def __init__(self,
-                 preset:str='sd15',      # a key of `PRESETS`
-                 seg_model=None,         # CLIPSeg id or folder; None: the preset's
-                 inpaint_model=None,     # inpainting pipeline id or folder; None: the preset's
-                 sd_model=None,          # text-to-image pipeline id or folder (noise mask, DDIM); None: the preset's
-                 device=None,            # None: CUDA if available, else CPU
-                 dtype=None,             # None: float16 on CUDA, float32 elsewhere
+                 preset='sd15',      # a key of `PRESETS`, or a `Settings`: which models, and the settings that suit them
+                 seg_model=None,     # CLIPSeg id or folder; None: the preset's
+                 inpaint_model=None, # inpainting pipeline id or folder; None: the preset's
+                 sd_model=None,      # text-to-image pipeline id or folder (noise mask, DDIM); None: the preset's
+                 device=None,        # None: CUDA if available, else CPU
+                 dtype=None,         # None: float16 on CUDA, float32 elsewhere
+                 **loaded,           # models already loaded, by kind (`seg=`, `inpaint=`, `sd=`): used as they are
                 ):
-        if preset not in PRESETS: raise ArgError(f"{{models}}={preset!r}: unknown models preset; use one of {', '.join(PRESETS)}")
-        p = PRESETS[preset]
-        self.preset, self.size, self.num_inference_steps = preset, p['size'], p['num_inference_steps']
-        given = dict(seg=seg_model, inpaint=inpaint_model, sd=sd_model)
-        self.ids = {k: str(p[f'{k}_model'] if v is None else v) for k, v in given.items()}
+        self.name = preset if isinstance(preset, str) else 'custom'
+        self.settings = resolve(preset, seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model)
         self.device = get_device(device)
         self.dtype = dtype or get_dtype(self.device)
-
-    def get(self, kind:str):
-        "The loaded model of `kind` ('seg', 'inpaint' or 'sd'), from the cache if it was loaded before."
-        model = _resolve(self.ids[kind])
-        key = (kind, _cache_key(model), str(self.device), str(self.dtype))
-        if key not in _LOADED: _LOADED[key] = _LOADERS[kind](model, device=self.device, dtype=self.dtype, loader=from_pretrained)
-        return _LOADED[key]
+        if bad := sorted(set(loaded) - set(_LOADERS)): raise DiffEditError(f"Models: {bad[0]}= is not a kind of model; pass seg=, inpaint= or sd=")
+        self.__dict__.update(loaded)   # `cached_property` finds them there and loads nothing
+        self.lock = threading.RLock()  # one edit at a time on these models: pipelines keep state between calls
 
     @property
-    def seg(self): return self.get('seg')
-    @property
-    def inpaint(self): return self.get('inpaint')
-    @property
-    def sd(self): return self.get('sd')
-    def __repr__(self): return f"Models({self.preset!r}, {self.ids}, device={self.device}, dtype={self.dtype})"
-
-# %% ../nbs/08_edit.ipynb #a1e00004
-def _default(fn, name):
-    "The default of parameter `name` of `fn` (recorded, so a result says which threshold it used)."
-    return inspect.signature(fn).parameters[name].default
-
-def _per(d:dict, name:str, kind:str, fallback):
-    "A preset default that may be one value or one per kind ('clipseg'/'noise')."
-    v = d.get(name, fallback)
-    return v.get(kind, fallback) if isinstance(v, dict) else v
-
-def settings(preset:str, # a key of `PRESETS`
-             method:str, # a key of `METHODS`
-             n:int,      # number of variations (the DDIM noise `eta` defaults to 1 for several, so they differ)
-             **given,    # what the caller passed (None: not given)
-            )->dict:     # every setting of the edit; `threshold` and `sigma` per mask kind used
-    "Every setting an edit uses: what was given, else the preset's tuned default, else the documented default."
-    p = PRESETS[preset]; d = p.get('defaults', {})
-    decoder = 'clipseg' if method == 'clipseg' else 'noise'  # inpainting, or the paper's DDIM decoding
-    kinds = [k for k in ('clipseg', 'noise') if method in (k, 'intersection', 'union')]
-    s = dict(num_inference_steps=p['num_inference_steps'], size=p['size'], guidance_scale=_per(d, 'guidance_scale', decoder, 7.5),
-             strength=d.get('strength', 0.5), mask_strength=d.get('mask_strength', _default(noise_mask, 'strength')),
-             feather=d.get('feather', 4), eta=d.get('eta', 0.0 if n == 1 else 1.0), noise_draws=d.get('noise_draws', _default(noise_mask, 'n')),
-             threshold={k: _per(d, 'threshold', k, _default(edit_mask if k == 'clipseg' else noise_mask, 'threshold')) for k in kinds},
-             sigma={k: _per(d, 'sigma', k, None) for k in kinds}, batch_size=None)
-    for k, v in given.items():
-        if v is not None: s[k] = {m: v for m in kinds} if k in ('threshold', 'sigma') else v
-    return s
+    def ids(self)->dict: return dict(seg=self.settings.seg_model, inpaint=self.settings.inpaint_model, sd=self.settings.sd_model)
+    def _load(self, kind): return _LOADERS[kind](self.ids[kind], device=self.device, dtype=self.dtype, loader=from_pretrained)
+    @cached_property
+    def seg(self): return self._load('seg')
+    @cached_property
+    def inpaint(self): return self._load('inpaint')
+    @cached_property
+    def sd(self): return self._load('sd')
+    def get(self, kind:str): return getattr(self, kind)  # 'seg', 'inpaint' or 'sd'
+    def __repr__(self): return f"Models({self.name!r}, {self.ids}, device={self.device}, dtype={self.dtype})"
 
 # %% ../nbs/08_edit.ipynb #ad8a5d67
 def _load_mask(mask, size)->np.ndarray:
@@ -128,58 +72,41 @@ def _load_mask(mask, size)->np.ndarray:
     if isinstance(mask, (str, os.PathLike, Image.Image)):
         try: mask = read_image(mask, max_pixels=MAX_PIXELS, background='black').convert('L')
         except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
-    m = _mask_array(mask)
+    m = mask_array(mask)
     (w, h), (mw, mh) = size, (m.shape[1], m.shape[0])
     if (mw, mh) != (w, h):
         if abs(w/h - mw/mh) > 0.01 * w/h: raise DiffEditError(f"the mask is {mw}x{mh} but the image is {w}x{h}: pass a mask with the image's shape")
-        m = _mask_array(m, size)
+        m = mask_array(m, size)
     if not m.any(): raise EmptyMaskError("the mask is empty (all black or transparent): paint white where the picture should change")
     return m
 
-def _needed(models, method, mask)->dict:
-    "The model id each step uses (None: not used): CLIPSeg for its masks, inpainting for 'clipseg', SD for the rest."
-    return dict(seg=models.ids['seg'] if method != 'noise' and mask is None else None,
-                inpaint=models.ids['inpaint'] if method == 'clipseg' else None,
-                sd=models.ids['sd'] if method != 'clipseg' else None)
+def _kinds(s:Settings, computed:bool)->list:
+    "The models an edit runs: CLIPSeg for its mask, the inpainting pipeline for 'clipseg', Stable Diffusion for the others."
+    return [k for k, used in (('seg', computed and s.used('threshold')), ('inpaint', s.method == 'clipseg'),
+                              ('sd', s.method != 'clipseg')) if used]
 
-def _load(models, ids, progress)->None:
-    "Load (or take from the cache) every model the edit uses."
-    for kind in [k for k, i in ids.items() if i]:
-        m = models.get(kind)
-        if kind != 'seg': m.set_progress_bar_config(disable=not progress)
+@contextmanager
+def _quiet_loading(quiet:bool):
+    "The libraries' 'Loading weights' bars off while models load, if `quiet` (they are the libraries' global switches)."
+    import diffusers.utils.logging as dl, transformers.utils.logging as tl
+    was = [lg.is_progress_bar_enabled() for lg in (dl, tl)]
+    if quiet: dl.disable_progress_bar(); tl.disable_progress_bar()
+    try: yield
+    finally:
+        for lg, on in zip((dl, tl), was): (lg.enable_progress_bar if on else lg.disable_progress_bar)()
 
-def _long_prompts(models, ids, prompts:dict)->list:
-    "One notice per prompt longer than a text encoder reads (77 CLIP tokens): the rest is cut off."
+def _prepare(models:Models, s:Settings, computed:bool, progress:bool, prompts:dict)->list:
+    "Load the models the edit runs, set their bars for this call, and note each prompt longer than a text encoder reads."
     notes = []
-    for kind in [k for k, i in ids.items() if i]:
-        tok = models.get(kind).processor.tokenizer if kind == 'seg' else models.get(kind).tokenizer
+    for kind in _kinds(s, computed):
+        with _quiet_loading(not progress): m = models.get(kind)
+        if kind != 'seg': m.set_progress_bar_config(disable=not progress)  # this call's choice: each call sets its own
+        tok = m.processor.tokenizer if kind == 'seg' else m.tokenizer
         for name, p in prompts.items():
             k, top = len(tok(p, verbose=False).input_ids), tok.model_max_length
             note = f"the {name} prompt is {k} tokens long: the text encoder reads its first {top}, the rest is ignored"
             if k > top and note not in notes: notes.append(note)
     return notes
-
-def _mask(models, image, source, target, method, s, seed)->tuple:
-    "(heatmaps, soft, binary) at the models' size: CLIPSeg's heatmap difference and/or the noise mask, combined per `method`."
-    found, heat = [], None
-    if 'clipseg' in s['threshold']:
-        heat = clipseg_heatmaps(models.seg, image, [source, target])
-        found.append(edit_mask(heat[0], heat[1], sigma=s['sigma']['clipseg'], threshold=s['threshold']['clipseg'], source=source))
-    if 'noise' in s['threshold']:
-        found.append(noise_mask(models.sd, image, source, target, n=s['noise_draws'], strength=s['mask_strength'], seed=seed,
-                                sigma=s['sigma']['noise'], threshold=s['threshold']['noise'], num_inference_steps=s['num_inference_steps']))
-    return (heat, *_combine(found, method))
-
-def _combine(found:list, method:str)->tuple:
-    "(soft, binary) numpy masks from one (soft, binary) pair per mask kind: the 'intersection' or 'union' of two, else the one."
-    soft = [torch.as_tensor(f[0], dtype=torch.float32) for f in found]
-    bins = [torch.as_tensor(np.asarray(f[1], dtype=bool)) for f in found]
-    if method == 'intersection': soft, binary = torch.minimum(*soft), bins[0] & bins[1]
-    elif method == 'union': soft, binary = torch.maximum(*soft), bins[0] | bins[1]
-    else: soft, binary = soft[0], bins[0]
-    if not binary.any():
-        raise EmptyMaskError("the mask is empty: the CLIPSeg and noise masks do not overlap; try the union method or a lower threshold")
-    return soft.numpy(), binary.numpy()
 
 def _batch_size(n:int, device, size)->int:
     "Pictures repainted at once: on CUDA what free memory holds (about 0.6 GiB each at 512x512), elsewhere up to 4."
@@ -187,19 +114,10 @@ def _batch_size(n:int, device, size)->int:
     per = 0.6 * 2**30 * size[0] * size[1] / 512**2
     return max(1, min(n, int(0.8 * torch.cuda.mem_get_info(torch.device(device))[0] / per)))
 
-def _repaint(models, image, binary, source, target, method, seeds, s)->list:
-    "One picture per seed, `batch_size` seeds at a time: inpainting ('clipseg') or the paper's DDIM decoding; GPU OOM is one line."
-    ims = []
-    for i in range(0, len(seeds), s['batch_size']):
-        chunk = seeds[i:i + s['batch_size']]
-        with _fits(f'repainting {len(chunk)} picture(s) at once'):
-            if method == 'clipseg':
-                ims += inpaint(models.inpaint, image, binary, target, negative_prompt=source, seeds=chunk,
-                               num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'])
-            else:
-                ims += diffedit_decode(models.sd, image, binary, source, target, chunk, strength=s['strength'],
-                                       num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'], eta=s['eta'])
-    return ims
+def _for_picture(s:Settings, size:tuple)->Settings:
+    "`s` with what was left at None worked out: smoothing from the work size, DDIM noise from `n` (the batch is the device's: `repaint`)."
+    return replace(s, sigma=default_sigma(size[1], size[0]) if s.sigma is None else s.sigma,
+                   eta=(0.0 if s.n == 1 else 1.0) if s.eta is None else s.eta)
 
 @contextmanager
 def _fits(what:str):
@@ -208,24 +126,61 @@ def _fits(what:str):
     except torch.cuda.OutOfMemoryError:
         raise ArgError(f"the GPU ran out of memory {what}: pass a smaller {{batch_size}} (1 uses least) or {{size}}, or free the GPU") from None
 
-def _one(d:dict):
-    "A per-mask-kind setting as one value when the kinds agree, else the dict."
-    return next(iter(d.values())) if len(set(d.values())) == 1 else d
 
-def _record(image, img, r, source, target, n, seed, seeds, method, models, ids, s, mask, notes)->dict:
-    "Every parameter of the edit, JSON-ready: what was asked, what the defaults resolved to, which models ran."
-    computed, decoder = mask is None, method != 'clipseg'
-    sig = {k: default_sigma(r.image.height, r.image.width) if v is None else v for k, v in s['sigma'].items()}
-    return dict(input=None if isinstance(image, Image.Image) else str(image), input_size=list(img.size),
-                work_size=list(r.image.size), source=source, target=target, prompt=target, negative_prompt=source,
-                n=n, seed=seed, seeds=seeds, method=method, models=models.preset,
-                model_ids={k: i and _cache_key(_resolve(i)) for k, i in ids.items()},  # local folders as absolute paths
-                num_inference_steps=s['num_inference_steps'], guidance_scale=s['guidance_scale'],
-                threshold=_one(s['threshold']) if computed else None, sigma=_one(sig) if computed else None,
-                strength=s['strength'] if decoder else None, eta=s['eta'] if decoder else None,
-                mask_strength=s['mask_strength'] if decoder and computed else None, feather=s['feather'],
-                mask=None if computed else (str(mask) if isinstance(mask, (str, os.PathLike)) else 'given'),
-                batch_size=s['batch_size'], notices=notes, device=str(models.device), dtype=str(models.dtype).replace('torch.', ''))
+def mask_maps(models:Models,   # the models (`Models('toy')`)
+              image,           # PIL image at the work size (`resize_for_sd(...).image`)
+              source:str,      # what is in the picture now
+              target:str,      # what it should become
+              s:Settings,      # the edit's settings: its method says which maps
+             )->dict:          # {'clipseg': map, 'heatmaps': (2,h,w), 'noise': map}, each map (h,w) in [0,1]
+    "The soft maps `s.method` makes its mask from, at the work size: CLIPSeg's heatmap difference and/or DiffEdit's noise difference."
+    maps = {}
+    if s.used('threshold'):
+        maps['heatmaps'] = clipseg_heatmaps(models.seg, image, [source, target])
+        maps['clipseg'] = mask_difference(*maps['heatmaps'])
+    if s.used('noise_threshold'):
+        maps['noise'] = noise_map(models.sd, image, source, target, s.noise_draws, s.mask_strength, s.seed,
+                                  s.num_inference_steps, batch_size=s.batch_size)  # None: all draws in one UNet call
+    return maps
+
+def make_mask(maps:dict,        # from `mask_maps`
+              s:Settings,       # the edit's settings: thresholds, smoothing, method
+              source:str=None,  # the prompts, named when the mask is empty
+              target:str=None,
+             )->tuple:          # (soft, binary) torch tensors at the work size
+    "The edit mask from `mask_maps`' maps: each through `map_to_mask` at its threshold, then combined as `s.method` says."
+    why = dict(clipseg=(f"{source!r} was not found in the image", 'check the source prompt or lower the threshold'),
+               noise=(f"no part of the image differs enough between {source!r} and {target!r}", 'lower the noise threshold or raise noise_draws'))
+    found = [map_to_mask(maps[k], s.sigma, thr, *why[k]) for k, thr in (('clipseg', s.threshold), ('noise', s.noise_threshold)) if k in maps]
+    return combine_masks(found, s.method)
+
+def repaint(models:Models, image, binary, source:str, target:str, s:Settings)->list:
+    "One picture per seed, `s.batch_size` at a time: inpainting ('clipseg') or the paper's DDIM decoding; GPU OOM is one line."
+    ims, bs = [], s.batch_size or _batch_size(s.n, models.device, image.size)
+    for i in range(0, s.n, bs):
+        chunk = s.seeds[i:i + bs]
+        with _fits(f'repainting {len(chunk)} picture(s) at once'):
+            if s.method == 'clipseg':
+                ims += inpaint(models.inpaint, image, binary, target, negative_prompt=source, seeds=chunk,
+                               num_inference_steps=s.num_inference_steps, guidance_scale=s.guidance_scale)
+            else:
+                ims += diffedit_decode(models.sd, image, binary, source, target, chunk, strength=s.strength,
+                                       num_inference_steps=s.num_inference_steps, guidance_scale=s.decode_guidance_scale, eta=s.eta)
+    return ims
+
+def _local(i:str)->str:
+    "A model id as recorded: a local folder by its absolute path (named two ways, it is one folder), a Hub id as given."
+    p = Path(i).expanduser()
+    return str(p.resolve()) if p.exists() else i
+
+def _record(image, img, r, source, target, s:Settings, models:Models, notes, mask)->dict:
+    "The edit's record, JSON-ready: every field of its settings, what came in, which models ran."
+    ran = _kinds(s, mask is None)
+    return dict(input=None if isinstance(image, Image.Image) else str(image), input_size=list(img.size), work_size=list(r.image.size),
+                source=source, target=target, prompt=target, negative_prompt=source, **asdict(s), seeds=s.seeds, models=models.name,
+                model_ids={k: _local(i) if k in ran else None for k, i in models.ids.items()},
+                mask=None if mask is None else (str(mask) if isinstance(mask, (str, os.PathLike)) else 'given'),
+                notices=notes, device=str(models.device), dtype=str(models.dtype).replace('torch.', ''))
 
 # %% ../nbs/08_edit.ipynb #c1ff779f
 def _versions()->dict:
@@ -260,6 +215,10 @@ class EditResult:
 
     def show(self, size:float=3):
         "Draw before / mask / after in a grid (the 8-bit mask on 0-255: a full mask is drawn full)."
+        import matplotlib
+        if 'inline' not in matplotlib.get_backend() and 'IPython' not in sys.modules and matplotlib.get_backend().lower() in ('agg', 'pdf', 'svg', 'ps', 'cairo'):
+            print(f"diffedit: matplotlib's {matplotlib.get_backend()} backend has no window to show pictures in; "
+                  "save them with res.save('folder') or res.grid().save('grid.png')", file=sys.stderr)
         show_images([self.image, self.mask, *self.images], ncols=min(len(self.images) + 2, 5), size=size,
                     titles=['before', 'mask'] + [f'seed {s}' for s in self.seeds])
 
@@ -268,78 +227,78 @@ class EditResult:
         return dict(params=self.params, seeds=self.seeds, timings=self.timings, versions=_versions(),
                     **({'files': files} if files else {}), **extra)
 
+    def maps(self)->dict:
+        "The heatmaps and the soft mask as 8-bit pictures at the models' size, by file name (what `save(maps=True)` adds)."
+        ims = {} if self.heatmaps is None else {f'heatmap_{k}.png': self.heatmaps[i] for i, k in enumerate(('source', 'target'))}
+        if self.soft_mask is not None: ims['soft_mask.png'] = self.soft_mask
+        return {k: Image.fromarray(np.clip(np.round(np.asarray(v, np.float32)*255), 0, 255).astype(np.uint8)) for k, v in ims.items()}
+
     def save(self, out_dir,       # folder to write into (created if missing), or an `OutDir` reserved before the work
              force:bool=False,    # replace the files of an earlier edit in that folder
+             maps:bool=False,     # also the heatmaps and the soft mask (`maps`)
              **extra,             # more fields for the JSON record (e.g. the command line's timings)
             )->list:              # the paths written
         "Write the pictures, the mask, the grid and `edit.json` (strict JSON) into `out_dir`: all files or none."
-        names = out_names(self.seeds)
+        more = self.maps() if maps else {}
+        names = out_names(self.seeds)[:-1] + list(more) + ['edit.json']
         rec = json.dumps(self.record(files=names, **extra), indent=1, default=str, allow_nan=False) + '\n'
-        try: data = dict(zip(names, [*map(_png, [*self.images, self.mask, self.grid()]), rec.encode()]))
+        try: data = dict(zip(names, [*map(_png, [*self.images, self.mask, self.grid(), *more.values()]), rec.encode()]))
         except OSError as e: raise DiffEditError(f"cannot encode the pictures as PNG ({e}); nothing was written") from None
         if isinstance(out_dir, OutDir): return out_dir.write(data)
         with OutDir(out_dir, names, self.params.get('input'), force, self.params.get('mask')) as out:
             return out.write(data)
 
 # %% ../nbs/08_edit.ipynb #f4e29a84
-def edit(image,                       # picture: path, URL or PIL image (at most `MAX_PIXELS` pixels)
-         source:str,                  # what is in the picture now, e.g. 'A horse' (the negative prompt)
-         target:str,                  # what it should become, e.g. 'A zebra' (the prompt)
-         n:int=3,                     # number of variations (1 to 100)
-         seed:int=0,                  # variation i uses seed + i
-         method:str='clipseg',        # mask: 'clipseg', 'noise' (DiffEdit), 'intersection' or 'union' of the two
-         models='sd15',               # a key of `PRESETS`, or a `Models`
-         num_inference_steps:int=None, # denoising steps, 1 to 1000; None: the preset's
-         guidance_scale:float=None,   # classifier-free guidance strength, 0 to 100; None: the preset's (7.5)
-         threshold:float=None,        # mask threshold in [0,1]; None: the preset's, else each mask's default
-         sigma:float=None,            # mask smoothing in pixels at the models' size, 0 to 100; None: the preset's, else 1/64 of the short side
-         mask=None,                   # your own mask (path or image, white = edit) instead of computing one
-         strength:float=None,         # DDIM encoding ratio r in (0,1] of inversion and decoding (methods other than 'clipseg'); None: the preset's (0.5)
-         mask_strength:float=None,    # noise strength in (0,1] of the DiffEdit mask (methods 'noise', 'intersection', 'union'); None: the preset's (0.5)
-         eta:float=None,              # DDIM decoding noise in [0,1] (not 'clipseg'): 0 is the paper's; None: the preset's, else 0 for n=1, 1 for n>1
-         feather:int=None,            # soft edge of the paste-back, in pixels inside the mask; None: the preset's (4)
-         size:int=None,               # long side the models work at, a multiple of 8 from 64 to 2048; None: the preset's
-         seg_model=None,              # override the preset's CLIPSeg model (id or folder)
-         inpaint_model=None,          # override the preset's inpainting model
-         sd_model=None,               # override the preset's text-to-image model
-         device=None,                 # None: CUDA if available, else CPU
-         dtype=None,                  # None: float16 on CUDA, float32 elsewhere
-         progress:bool=True,          # show the denoising progress bars
-         batch_size:int=None,         # variations repainted at once; None: what free GPU memory holds (CPU: 4)
+class _Clock:
+    "Seconds per step: `t('mask')` records the time since the last call under 'mask'."
+    def __init__(self): self.t0 = self.tick = time.perf_counter(); self.times = {}
+    def __call__(self, step): now = time.perf_counter(); self.times[step] = now - self.tick; self.tick = now
+    def done(self)->dict: return {**self.times, 'total': time.perf_counter() - self.t0}
+
+def _models(models, device, dtype, ids:dict)->Models:
+    "`models` as a `Models`: a preset name or `Settings` is loaded with `ids`, `device` and `dtype`; a `Models` is used as it is."
+    if isinstance(models, Models):
+        if any(v is not None for v in [device, dtype, *ids.values()]):
+            raise ArgError("{models}: a Models already says which models, device and dtype; pass seg_model=, device=... to Models(...) instead")
+        return models
+    if not isinstance(models, (str, Settings)):
+        raise ArgError(f"{{models}}: pass a preset name ({', '.join(PRESETS)}), a Settings or a Models, not a {type(models).__name__}")
+    return Models(models, **ids, device=device, dtype=dtype)
+
+@delegates(Settings, but=['seg_model', 'inpaint_model', 'sd_model'])
+def edit(image,                 # picture: path, URL or PIL image (at most `MAX_PIXELS` pixels)
+         source:str,            # what is in the picture now, e.g. 'a horse' (the negative prompt)
+         target:str,            # what it should become, e.g. 'a zebra' (the prompt)
+         models='sd15',         # a key of `PRESETS`, a `Settings`, or a `Models` (held by you: loaded once for many edits)
+         mask=None,             # your own mask (path or image, white = edit) instead of computing one
+         progress:bool=True,    # show progress bars
+         seg_model=None, inpaint_model=None, sd_model=None, # with a preset name: other models than the preset's (id or folder)
+         device=None,           # with a preset name: None is CUDA if available, else CPU
+         dtype=None,            # with a preset name: None is float16 on CUDA, float32 elsewhere
+         **settings,            # any field of `Settings` (n, seed, method, threshold, ...); None: the preset's
         )->EditResult:
     "Edit `image` so that `source` becomes `target`: `n` variations at the input's size, pixels outside the mask unchanged."
-    t0 = tick = time.perf_counter()
-    given = check_params(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, threshold=threshold, sigma=sigma,
-                         strength=strength, mask_strength=mask_strength, eta=eta, feather=feather, size=size, batch_size=batch_size)
-    n, seed = check_params(n=n, seed=seed).values()
+    t = _Clock()
+    models = _models(models, device, dtype, dict(seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model))
+    s = resolve(models.settings, **settings)  # every setting, checked, in one place
     source, target = check_text(source, target)
-    method, seeds = check_method(method), [seed + i for i in range(n)]
-    if isinstance(models, str):
-        models = Models(models, seg_model=seg_model, inpaint_model=inpaint_model, sd_model=sd_model, device=device, dtype=dtype)
-    elif not isinstance(models, Models): raise ArgError(f"{{models}}: pass a preset name ({', '.join(PRESETS)}) or a Models, not a {type(models).__name__}")
-    s = settings(models.preset, method, n, **given)
     # 1. the picture, and a copy at the size the models work at
     img = read_image(image, max_pixels=MAX_PIXELS)
-    r = resize_for_sd(img, size=s['size'])
-    user_mask = None if mask is None else _load_mask(mask, img.size)
-    t = dict(load_image=time.perf_counter() - tick); tick = time.perf_counter()
-    ids = _needed(models, method, mask)
-    _load(models, ids, progress)
-    notes = _long_prompts(models, ids, dict(source=source, target=target))  # the lessons' functions truncate them, with a notice
-    t['load_models'] = time.perf_counter() - tick; tick = time.perf_counter()
-    # 2. the mask, at the models' size: where the source is and the target is not
-    with _fits('making the mask'):
-        if user_mask is None: heat, soft, binary = _mask(models, r.image, source, target, method, s, seed)
-        else: heat, soft, binary = None, None, _mask_array(user_mask, r.image.size)
-    t['mask'] = time.perf_counter() - tick; tick = time.perf_counter()
-    # 3. repaint inside the mask: one picture per seed
-    s['batch_size'] = s['batch_size'] or _batch_size(n, models.device, r.image.size)
-    ims = _repaint(models, r.image, binary, source, target, method, seeds, s)
-    t['inpaint' if method == 'clipseg' else 'decode'] = time.perf_counter() - tick; tick = time.perf_counter()
+    r = resize_for_sd(img, size=s.size)
+    given = None if mask is None else _load_mask(mask, img.size)
+    s = _for_picture(s, r.image.size)
+    t('load_image')
+    with models.lock:  # one edit at a time on these models
+        notes = _prepare(models, s, given is None, progress, dict(source=source, target=target)); t('load_models')
+        # 2. the mask at the models' size: where the source is and the target is not
+        with _fits('making the mask'): maps = {} if given is not None else mask_maps(models, r.image, source, target, s)
+        soft, binary = (None, mask_array(given, r.image.size)) if given is not None else make_mask(maps, s, source, target)
+        t('mask')
+        # 3. repaint inside the mask: one picture per seed
+        ims = repaint(models, r.image, binary, source, target, s); t('inpaint' if s.method == 'clipseg' else 'decode')
     # 4. paste back at the input's size: every pixel outside the mask is the input's
-    full = _mask_array(binary, img.size) if user_mask is None else user_mask
-    out = paste_back(img, ims, full, feather=s['feather'])
-    t['paste_back'] = time.perf_counter() - tick
-    t['total'] = time.perf_counter() - t0
-    params = _record(image, img, r, source, target, n, seed, seeds, method, models, ids, s, mask, notes)
-    return EditResult(img, out, Image.fromarray(full.astype(np.uint8) * 255), soft, heat, seeds, params, t)
+    full = given if given is not None else mask_array(binary, img.size)
+    out = paste_back(img, ims, full, feather=s.feather); t('paste_back')
+    params = _record(image, img, r, source, target, s, models, notes, mask)
+    return EditResult(img, out, Image.fromarray(full.astype(np.uint8)*255), None if soft is None else soft.numpy(),
+                      maps.get('heatmaps'), s.seeds, params, t.done())

@@ -13,11 +13,11 @@ from PIL import Image
 from diffusers import StableDiffusionInpaintPipeline
 from diffusers.utils.torch_utils import randn_tensor
 from .core import DiffEditError, get_device, get_dtype, hf_load
-from .resize import restore_size, _resize_bool, _bbox
+from .resize import restore_size, resize_mask, mask_bbox
 from .smooth import EmptyMaskError
 
 # %% auto #0
-__all__ = ['INPAINT_ID', 'load_inpaint', 'inpaint', 'feather_alpha', 'paste_back']
+__all__ = ['INPAINT_ID', 'load_inpaint', 'mask_array', 'inpaint', 'feather_alpha', 'paste_back']
 
 # %% ../nbs/05_inpaint.ipynb #ef4233be
 INPAINT_ID = "stable-diffusion-v1-5/stable-diffusion-inpainting"  # the SD1.5 inpainting weights (runwayml's are gone)
@@ -42,7 +42,7 @@ def load_inpaint(model=INPAINT_ID, # Hub id or local folder of a Stable Diffusio
     return pipe.to(device)
 
 # %% ../nbs/05_inpaint.ipynb #86ebbbe5
-def _mask_array(mask,        # PIL image (white = edit), numpy or torch array (bool, 0/1 or 0..255)
+def mask_array(mask,        # PIL image (white = edit), numpy or torch array (bool, 0/1 or 0..255)
                 size=None,   # (width, height) to resize to, or None
                )->np.ndarray: # (H,W) bool
     "Any mask as a (H,W) bool array, optionally resized to `size` (bilinear, then > 0.5)."
@@ -53,7 +53,7 @@ def _mask_array(mask,        # PIL image (white = edit), numpy or torch array (b
         a = np.squeeze(a)
         if a.ndim != 2: raise DiffEditError(f"a mask must be one (H,W) array, got shape {a.shape}")
         a = a > (127 if a.dtype == np.uint8 else 0.5)
-    return a if size is None else _resize_bool(a, size)
+    return a if size is None else resize_mask(a, size)
 
 def _check_seeds(seeds):
     seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
@@ -98,7 +98,7 @@ def inpaint(pipe:StableDiffusionInpaintPipeline, # from `load_inpaint`
     f = pipe.vae_scale_factor
     if image.width % f or image.height % f:
         raise DiffEditError(f"image size {image.size} is not a multiple of {f}: resize it with resize_for_sd first")
-    m = _mask_array(mask, image.size)
+    m = mask_array(mask, image.size)
     if not m.any(): raise EmptyMaskError("the mask is empty: nothing to inpaint; pass a mask with white where the picture should change")
     mask_im = Image.fromarray(m.astype(np.uint8) * 255)
     lat = _masked_image_latents(pipe, image, mask_im, seeds)
@@ -137,9 +137,9 @@ def paste_back(image:Image.Image, # the input picture, at its original size
     image = image.convert('RGB')
     many = isinstance(edited, (list, tuple))
     eds = list(edited) if many else [edited]
-    m = _mask_array(mask, image.size)           # upsampled once (bilinear, > 0.5)
+    m = mask_array(mask, image.size)           # upsampled once (bilinear, > 0.5)
     if not m.any(): return [image.copy() for _ in eds] if many else image.copy()
-    x0, y0, x1, y1 = _bbox(m, 1)                # one pixel of margin: the erosion sees the mask's edge
+    x0, y0, x1, y1 = mask_bbox(m, 1)                # one pixel of margin: the erosion sees the mask's edge
     a = feather_alpha(m[y0:y1, x0:x1], feather) # once for all variations
     deep, band = a >= 1, (a > 0) & (a < 1)      # deep inside: the edit as it is; on the soft edge: a blend
     ab = a[band][:, None]

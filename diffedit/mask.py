@@ -12,10 +12,10 @@ from torch import Tensor
 from .core import DiffEditError
 
 # %% auto #0
-__all__ = ['mask_difference']
+__all__ = ['as_map', 'mask_difference']
 
 # %% ../nbs/03_mask.ipynb #e491fc00
-def _as_map(x, name:str)->Tensor:
+def as_map(x, name:str)->Tensor:
     "A heatmap as a float32 CPU tensor, checked."
     if isinstance(x, np.ndarray): x = torch.from_numpy(x)
     if not isinstance(x, Tensor): raise DiffEditError(f"{name} must be a torch tensor or numpy array, not {type(x).__name__}")
@@ -27,7 +27,7 @@ def mask_difference(src,  # source heatmap(s), (H,W) or (...,H,W), in [0,1]
                     tgt,  # target heatmap(s), the same shape
                    )->Tensor: # `src - tgt` clipped to [0,1], float32
     "Where the image looks like the source more than the target: `(src - tgt).clamp(0, 1)`."
-    src, tgt = _as_map(src, 'the source heatmap'), _as_map(tgt, 'the target heatmap')
+    src, tgt = as_map(src, 'the source heatmap'), as_map(tgt, 'the target heatmap')
     if src.shape != tgt.shape:
         raise DiffEditError(f"the source and target heatmaps differ in shape: {tuple(src.shape)} vs {tuple(tgt.shape)}; compute both on the same image")
     return (src - tgt).clamp(0, 1)

@@ -14,12 +14,12 @@ from torch import Tensor
 from PIL import Image
 from diffusers import StableDiffusionPipeline, DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
-from .core import DiffEditError, get_device, get_dtype, hf_load
+from .core import DiffEditError, get_device, get_dtype, hf_load, renamed
 from .sd import embed_prompts, encode_image, edit_timesteps, check_image, progress_bar
-from .smooth import smooth_mask, threshold_mask, EmptyMaskError, default_sigma
+from .smooth import EmptyMaskError, map_to_mask
 
 # %% auto #0
-__all__ = ['SD_ID', 'load_sd', 'noise_difference', 'normalise_map', 'noise_mask']
+__all__ = ['SD_ID', 'load_sd', 'noise_difference', 'normalise_map', 'noise_map', 'noise_mask']
 
 # %% ../nbs/06_noise_mask.ipynb #c25cc9db
 SD_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # maintained mirror of runwayml/stable-diffusion-v1-5
@@ -41,20 +41,22 @@ def load_sd(model=SD_ID,     # Hub id or local folder of a Stable Diffusion (tex
 
 # %% ../nbs/06_noise_mask.ipynb #cdcd81a2
 @torch.no_grad()
+@renamed(n='noise_draws', strength='mask_strength')
 def noise_difference(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
                      image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
                      source:str,             # text describing the image now: "a horse"
                      target:str,             # text describing the edit: "a zebra"
-                     n:int=10,               # noise draws to average over (paper: 10)
-                     strength:float=0.5,     # encoding strength in (0,1]: how far into the noise schedule (paper: 0.5)
+                     noise_draws:int=10,     # noise draws to average over (paper: 10)
+                     mask_strength:float=0.5, # noise strength in (0,1]: how far into the noise schedule (paper: 0.5)
                      seed:int=0,             # seed of the draws
-                     num_inference_steps:int=50, # DDIM steps of a full schedule: with `strength`, picks the timestep
-                     batch_size:int=None,    # UNet rows per call; None: all 2n at once
+                     num_inference_steps:int=50, # DDIM steps of a full schedule: with `mask_strength`, picks the timestep
+                     batch_size:int=None,    # UNet rows per call; None: all 2 x noise_draws at once
                     )->Tensor:               # (h,w) mean |eps_target - eps_source| on the latent grid, float32 on CPU
     "DiffEdit's raw mask map: how differently the UNet predicts the noise under `target` and under `source`."
     check_image(pipe, image)
-    if not (isinstance(n, int) and n >= 1): raise DiffEditError(f"n (noise draws) must be a positive integer, got {n!r}")
-    t = edit_timesteps(pipe, num_inference_steps, strength)[0]
+    n = noise_draws
+    if not (isinstance(n, int) and n >= 1): raise DiffEditError(f"noise_draws must be a positive integer, got {n!r}")
+    t = edit_timesteps(pipe, num_inference_steps, mask_strength)[0]
     gen = torch.Generator().manual_seed(seed)
     lat = encode_image(pipe, image, n, gen)
     noise = randn_tensor(lat.shape, generator=gen, device=lat.device, dtype=lat.dtype)
@@ -82,31 +84,44 @@ def normalise_map(raw:Tensor,                     # (h,w) raw map from `noise_di
 
 # %% ../nbs/06_noise_mask.ipynb #951213c3
 @torch.no_grad()
-def noise_mask(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
-               image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
-               source:str,             # text describing the image now: "a horse"
-               target:str,             # text describing the edit: "a zebra"
-               n:int=10,               # noise draws to average over (paper: 10)
-               strength:float=0.5,     # noise strength in (0,1] the predictions are compared at (paper: 0.5)
-               seed:int=0,             # seed of the noise draws
-               sigma:float=None,       # Gaussian smoothing in image pixels; None: `default_sigma` (1/64 of the short side)
-               threshold:float=0.5,    # the smoothed map above it is in the mask (paper: 0.5)
-               num_inference_steps:int=50, # DDIM steps of a full schedule (sets the timestep grid)
-               mask_thresholding_ratio:float=3.0, # outlier clip before normalising, in multiples of the mean
-               batch_size:int=None,    # UNet rows per call; None: all 2n at once
-              )->tuple:                # (soft (H,W) float32 in [0,1], binary (H,W) bool), on CPU at the image's size
-    "DiffEdit's noise-difference mask of `image` for editing `source` into `target`, at the image's resolution."
+@renamed(n='noise_draws', strength='mask_strength')
+def noise_map(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
+              image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
+              source:str,             # text describing the image now: "a horse"
+              target:str,             # text describing the edit: "a zebra"
+              noise_draws:int=10,     # noise draws to average over (paper: 10)
+              mask_strength:float=0.5, # noise strength in (0,1] the predictions are compared at (paper: 0.5)
+              seed:int=0,             # seed of the noise draws
+              num_inference_steps:int=50, # DDIM steps of a full schedule (sets the timestep grid)
+              mask_thresholding_ratio:float=3.0, # outlier clip before normalising, in multiples of the mean
+              batch_size:int=None,    # UNet rows per call; None: all at once
+             )->Tensor:               # (H,W) float32 in [0,1] on CPU, at the image's size
+    "DiffEdit's soft map of where to edit: the normalised noise difference, brought up to the image's size."
     H, W = check_image(pipe, image)
-    raw = noise_difference(pipe, image, source, target, n=n, strength=strength, seed=seed,
+    raw = noise_difference(pipe, image, source, target, noise_draws=noise_draws, mask_strength=mask_strength, seed=seed,
                            num_inference_steps=num_inference_steps, batch_size=batch_size)
     if not raw.any():
         raise EmptyMaskError(f"the mask is empty: the model predicts the same noise for {source!r} and {target!r}; "
                              "make the target text differ from the source")
     norm = normalise_map(raw, mask_thresholding_ratio)
-    up = F.interpolate(norm[None, None], size=(H, W), mode='bilinear', align_corners=False)[0, 0]
-    soft = smooth_mask(up, default_sigma(H, W) if sigma is None else sigma).clamp(0, 1)
-    binary = threshold_mask(soft, threshold)
-    if not binary.any():
-        raise EmptyMaskError(f"the mask is empty: no part of the image differs enough between {source!r} and {target!r} "
-                             f"(strongest {soft.max():.2f} <= threshold {threshold}); lower the threshold or raise n")
-    return soft, binary
+    return F.interpolate(norm[None, None], size=(H, W), mode='bilinear', align_corners=False)[0, 0]
+
+@torch.no_grad()
+@renamed(n='noise_draws', strength='mask_strength')
+def noise_mask(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
+               image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
+               source:str,             # text describing the image now: "a horse"
+               target:str,             # text describing the edit: "a zebra"
+               noise_draws:int=10,     # noise draws to average over (paper: 10)
+               mask_strength:float=0.5, # noise strength in (0,1] the predictions are compared at (paper: 0.5)
+               seed:int=0,             # seed of the noise draws
+               sigma:float=None,       # Gaussian smoothing in image pixels; None: `default_sigma` (1/64 of the short side)
+               threshold:float=0.5,    # the smoothed map above it is in the mask (paper: 0.5)
+               num_inference_steps:int=50, # DDIM steps of a full schedule (sets the timestep grid)
+               mask_thresholding_ratio:float=3.0, # outlier clip before normalising, in multiples of the mean
+               batch_size:int=None,    # UNet rows per call; None: all at once
+              )->tuple:                # (soft (H,W) float32 in [0,1], binary (H,W) bool), on CPU at the image's size
+    "DiffEdit's noise-difference mask of `image` for editing `source` into `target`: `noise_map`, then `map_to_mask`."
+    m = noise_map(pipe, image, source, target, noise_draws, mask_strength, seed, num_inference_steps, mask_thresholding_ratio, batch_size)
+    return map_to_mask(m, sigma, threshold, f"no part of the image differs enough between {source!r} and {target!r}",
+                       'lower the threshold or raise noise_draws')

@@ -15,7 +15,7 @@ from PIL import Image
 from .core import DiffEditError, load_image
 
 # %% auto #0
-__all__ = ['sd_size', 'Resized', 'resize_for_sd', 'restore_size']
+__all__ = ['sd_size', 'Resized', 'resize_for_sd', 'mask_bbox', 'resize_mask', 'restore_size']
 
 # %% ../nbs/01_resize.ipynb #fedec9a2
 def sd_size(w:int,             # original width in pixels
@@ -51,13 +51,13 @@ def resize_for_sd(img,           # a PIL image, a path or a URL (anything `load_
     new = sd_size(*img.size, size=size)
     return Resized(img if new == img.size else img.resize(new, Image.Resampling.LANCZOS), img.size)
 
-def _bbox(a:np.ndarray, pad:int=0)->tuple:
+def mask_bbox(a:np.ndarray, pad:int=0)->tuple:
     "(x0, y0, x1, y1): the bounding box of `a`'s True pixels, grown by `pad` pixels within the array."
     ys, xs = np.flatnonzero(a.any(1)), np.flatnonzero(a.any(0))
     h, w = a.shape
     return max(xs[0] - pad, 0), max(ys[0] - pad, 0), min(xs[-1] + 1 + pad, w), min(ys[-1] + 1 + pad, h)
 
-def _resize_bool(a:np.ndarray, # (H,W) bool mask
+def resize_mask(a:np.ndarray, # (H,W) bool mask
                  size,         # (width, height) to resize to
                 )->np.ndarray: # (h,w) bool
     "A binary mask at `size`: bilinear on 0/255, then > 127 (smooth edges going up, the majority going down)."
@@ -67,7 +67,7 @@ def _resize_bool(a:np.ndarray, # (H,W) bool mask
     out = np.zeros((H, W), bool)
     if not a.any(): return out
     # only the mask's bounding box (one pixel wider) can reach > 0.5: resize that part alone, not a whole 12 MP frame
-    x0, y0, x1, y1 = _bbox(a, 1)
+    x0, y0, x1, y1 = mask_bbox(a, 1)
     sx, sy = W / w, H / h
     X0, Y0, X1, Y1 = int(x0*sx), int(y0*sy), min(math.ceil(x1*sx), W), min(math.ceil(y1*sy), H)
     part = Image.fromarray(a.astype(np.uint8) * 255).resize((X1 - X0, Y1 - Y0), Image.Resampling.BILINEAR, box=(X0/sx, Y0/sy, X1/sx, Y1/sy))
@@ -81,7 +81,7 @@ def restore_size(img,        # a result at model size: PIL image, or an (H,W) ma
     w, h = orig_size
     if isinstance(img, torch.Tensor):
         if img.ndim != 2: raise DiffEditError(f"restore_size takes a PIL image or an (H,W) mask, got shape {tuple(img.shape)}")
-        if img.dtype == torch.bool: return torch.from_numpy(_resize_bool(img.cpu().numpy(), (w, h)))
+        if img.dtype == torch.bool: return torch.from_numpy(resize_mask(img.cpu().numpy(), (w, h)))
         return F.interpolate(img[None, None].float(), size=(h, w), mode='bilinear', align_corners=False, antialias=True)[0, 0].clamp(0, 1)
     if not isinstance(img, Image.Image): raise DiffEditError(f"restore_size takes a PIL image or an (H,W) mask, not {type(img).__name__}")
     if img.size == tuple(orig_size): return img.copy()

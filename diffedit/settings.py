@@ -6,12 +6,15 @@ Docs: https://diffedit-dev.github.io/diffedit/settings.html.md"""
 
 # %% ../nbs/07a_settings.ipynb #90a5c112
 from __future__ import annotations
-import math, numbers, re
+import math, numbers, os, re, warnings
+from dataclasses import dataclass, field, fields, replace, asdict
 from .core import DiffEditError
+from .toy import TOY_MODELS
+# no torch here: the command line checks what it is given in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['METHODS', 'MAX_PIXELS', 'BOUNDS', 'ArgError', 'quoted', 'check_number', 'check_params', 'check_method',
-           'check_device']
+__all__ = ['METHODS', 'MAX_PIXELS', 'FIELDS', 'PRESETS', 'BOUNDS', 'ArgError', 'quoted', 'setting', 'check_number', 'Settings',
+           'resolve', 'check_device', 'check_params', 'check_method']
 
 # %% ../nbs/07a_settings.ipynb #a62f062c
 class ArgError(DiffEditError):
@@ -35,19 +38,31 @@ class _Names(dict):
 METHODS = ('clipseg', 'noise', 'intersection', 'union')  # how the mask is made; all but 'clipseg' decode with DDIM
 MAX_PIXELS = 25_000_000  # the largest picture `edit` takes (a 6000x4000 photo); shrink bigger ones first
 
-# name: (whole number?, lowest, highest, lowest allowed?): the documented range of every number `edit` takes
-BOUNDS = dict(n=(True, 1, 100, True), seed=(True, 0, 2**63 - 1, True), num_inference_steps=(True, 1, 1000, True),
-              guidance_scale=(False, 0, 100, True), threshold=(False, 0, 1, True), sigma=(False, 0, 100, True),
-              strength=(False, 0, 1, False), mask_strength=(False, 0, 1, False), eta=(False, 0, 1, True),
-              feather=(True, 0, 256, True), size=(True, 64, 2048, True), batch_size=(True, 1, 100, True))
+def setting(default,           # the default value (None: worked out from the picture or the method)
+            doc:str,           # what it is, one line: the CLI's help and the app's label
+            lo=None, hi=None,  # the documented range (numbers)
+            whole:bool=False,  # a whole number
+            lo_ok:bool=True,   # `lo` itself allowed
+            flag:str=None,     # the command-line flag, when not `--name-with-dashes`
+            applies=None,      # the methods it is used by (None: all)
+            app:bool=False,    # a control in the app
+           ):
+    "A `Settings` field: its default, with its documentation and range as metadata."
+    return field(default=default, metadata=dict(doc=doc, lo=lo, hi=hi, whole=whole, lo_ok=lo_ok, flag=flag, applies=applies, app=app))
 
-def check_number(name:str, # a key of `BOUNDS`
-                 v,        # the value given; None (the preset's default) passes
-                ):         # a plain int or float (numpy numbers accepted), or None
-    "`v` if it is a number of the right kind inside `BOUNDS[name]`, else an `ArgError` naming `name`."
-    whole, lo, hi, lo_ok = BOUNDS[name]
+# %% ../nbs/07a_settings.ipynb #fc0ecf62
+_DDIM = ('noise', 'intersection', 'union')   # the methods that decode with DDIM
+_NOISE = ('noise', 'intersection', 'union')  # the methods that use DiffEdit's noise mask
+_SEG = ('clipseg', 'intersection', 'union')  # the methods that use CLIPSeg's mask
+
+# %% ../nbs/07a_settings.ipynb #5e6bf523
+def check_number(name:str,   # the setting's name, for the message
+                 v,          # the value given
+                 meta:dict,  # its field's metadata: `lo`, `hi`, `whole`, `lo_ok`
+                ):           # a plain int or float (numpy numbers accepted)
+    "`v` if it is a number of the right kind inside its documented range, else an `ArgError` naming `name`."
+    whole, lo, hi, lo_ok = meta['whole'], meta['lo'], meta['hi'], meta['lo_ok']
     kind = 'a whole number' if whole else 'a number'
-    if v is None: return None
     if isinstance(v, (str, bytes)): raise ArgError(f"{{{name}}}={quoted(v)}: a string; pass {kind}, e.g. {lo if lo_ok else hi}")
     if isinstance(v, bool) or not isinstance(v, (numbers.Integral if whole else numbers.Real)):
         raise ArgError(f"{{{name}}}={quoted(v)}: pass {kind}")
@@ -55,22 +70,102 @@ def check_number(name:str, # a key of `BOUNDS`
     if not math.isfinite(v): raise ArgError(f"{{{name}}}={v}: pass a finite number")
     if not (lo <= v <= hi) or (v == lo and not lo_ok):
         raise ArgError(f"{{{name}}}={v}: use {kind} {'from' if lo_ok else 'above'} {lo} {'to' if whole else 'up to'} {hi}")
-    if name == 'size' and v % 8: raise ArgError(f"{{size}}={v}: use a multiple of 8 (the models' latents are 1/8 of the picture)")
     return v
 
-def check_params(**kw)->dict:
-    "Every number in `kw` checked with `check_number` (method-specific ones too, used or not), as plain ints and floats."
-    out = {k: check_number(k, v) for k, v in kw.items()}
-    if out.get('seed') is not None and out['seed'] + (out.get('n') or 1) - 1 > BOUNDS['seed'][2]:
-        raise ArgError(f"{{seed}}={out['seed']}: the last variation's seed passes 2**63-1; use a smaller seed")
-    return out
+def _check(f, v):
+    "The value of field `f`, checked against its metadata: a plain int, float or str in range, or an `ArgError` naming it."
+    if v is None:
+        if f.default is None: return None  # worked out later, from the picture or the method
+        raise ArgError(f"{{{f.name}}}=None: pass a value, or leave it out for the preset's {f.default!r}")
+    if isinstance(f.default, str):
+        if f.name == 'method' and v not in METHODS: raise ArgError(f"{{method}}={quoted(v)}: unknown method; use one of {', '.join(METHODS)}")
+        if not isinstance(v, (str, os.PathLike)) or not str(v).strip(): raise ArgError(f"{{{f.name}}}={quoted(v)}: pass a Hub id or a folder")
+        return str(v)
+    return check_number(f.name, v, f.metadata)
 
-def check_method(method)->str:
-    if method not in METHODS: raise ArgError(f"{{method}}={quoted(method)}: unknown method; use one of {', '.join(METHODS)}")
-    return method
+# %% ../nbs/07a_settings.ipynb #b78fcf4c
+@dataclass(frozen=True)
+class Settings:
+    "Every setting of an edit, with its documented range; a preset is an instance, an override is `dataclasses.replace`."
+    seg_model: str = setting('CIDAS/clipseg-rd64-refined', 'CLIPSeg model: Hub id or local folder', applies=_SEG)
+    inpaint_model: str = setting('stable-diffusion-v1-5/stable-diffusion-inpainting', 'inpainting model: Hub id or local folder', applies=('clipseg',))
+    sd_model: str = setting('stable-diffusion-v1-5/stable-diffusion-v1-5', 'text-to-image model for the noise mask and DDIM: Hub id or local folder', applies=_DDIM)
+    method: str = setting('clipseg', "how the mask is made: 'clipseg', 'noise' (DiffEdit's), or the 'intersection' or 'union' of the two", app=True)
+    n: int = setting(3, 'number of variations', 1, 100, whole=True, flag='-n', app=True)
+    seed: int = setting(0, 'seed of the first variation; variation i uses seed + i', 0, 2**63 - 1, whole=True, app=True)
+    size: int = setting(512, 'long side the models work at, a multiple of 8', 64, 2048, whole=True)
+    num_inference_steps: int = setting(50, 'denoising steps', 1, 1000, whole=True, flag='--steps', app=True)
+    threshold: float = setting(0.3, "CLIPSeg mask: the smoothed heatmap difference above it is edited", 0, 1, applies=_SEG, app=True)
+    noise_threshold: float = setting(0.5, "noise mask: the smoothed noise difference above it is edited (paper: 0.5)", 0, 1, applies=_NOISE, app=True)
+    sigma: float = setting(None, 'mask smoothing (Gaussian sigma) in pixels at the work size; None: 1/64 of the short side', 0, 100, app=True)
+    noise_draws: int = setting(10, 'noise draws the noise mask averages (paper: 10)', 1, 100, whole=True, applies=_NOISE)
+    mask_strength: float = setting(0.5, 'noise strength at which the noise mask compares the two predictions (paper: 0.5)', 0, 1, lo_ok=False, applies=_NOISE)
+    guidance_scale: float = setting(7.5, 'classifier-free guidance of the inpainting', 0, 100, flag='--guidance', applies=('clipseg',))
+    decode_guidance_scale: float = setting(7.5, 'classifier-free guidance of the DDIM decoding', 0, 100, flag='--decode-guidance', applies=_DDIM)
+    strength: float = setting(0.5, 'DDIM encoding ratio: how far up the schedule inversion goes, and decoding starts (paper: 0.5)', 0, 1, lo_ok=False, applies=_DDIM)
+    eta: float = setting(None, 'DDIM decoding noise: 0 is the paper\'s (seeds then agree); None: 0 for one variation, 1 for several', 0, 1, applies=_DDIM)
+    feather: int = setting(4, 'soft edge of the paste-back, in pixels inside the mask', 0, 256, whole=True)
+    batch_size: int = setting(None, 'variations repainted at once; None: what free GPU memory holds (CPU: 4)', 1, 100, whole=True)
 
+    def __post_init__(self):
+        for f in fields(self): object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
+        if self.seed + self.n - 1 > 2**63 - 1: raise ArgError(f"{{seed}}={self.seed}: the last variation's seed passes 2**63-1; use a smaller seed")
+        if self.size % 8: raise ArgError(f"{{size}}={self.size}: use a multiple of 8 (the models' latents are 1/8 of the picture)")
+
+    @property
+    def seeds(self)->list: return [self.seed + i for i in range(self.n)]  # one per variation
+
+    def used(self, name:str)->bool:
+        "Whether setting `name` is used by this edit's method."
+        a = FIELDS[name].metadata['applies']
+        return a is None or self.method in a
+
+FIELDS = {f.name: f for f in fields(Settings)}  # name -> field: the one list every front end is made from
+
+# %% ../nbs/07a_settings.ipynb #b930250f
+PRESETS = dict(
+    sd15=Settings(),
+    sd2=Settings(inpaint_model='stabilityai/stable-diffusion-2-inpainting', sd_model='stabilityai/stable-diffusion-2-1-base'),
+    toy=Settings(seg_model=str(TOY_MODELS/'clipseg'), inpaint_model=str(TOY_MODELS/'inpaint'), sd_model=str(TOY_MODELS/'sd'),
+                 size=64, num_inference_steps=20, threshold=0.4, noise_threshold=0.55, sigma=1.0, feather=1, guidance_scale=12.0,
+                 decode_guidance_scale=30.0, strength=1.0, mask_strength=0.85, noise_draws=30, eta=1.0))
+
+# %% ../nbs/07a_settings.ipynb #6ec042cc
+_RENAMED = dict(threshold='noise_threshold', guidance_scale='decode_guidance_scale')  # for the DDIM methods, until 0.3
+
+def resolve(preset='sd15', # a key of `PRESETS`, or a `Settings`
+            **given,       # settings by name; None: not given
+           )->Settings:    # checked
+    "The settings of an edit: `preset` with every setting in `given` that is not None."
+    if isinstance(preset, str) and preset not in PRESETS:
+        raise ArgError(f"{{models}}={quoted(preset)}: unknown models preset; use one of {', '.join(PRESETS)}")
+    base = PRESETS[preset] if isinstance(preset, str) else preset
+    given = {k: v for k, v in given.items() if v is not None}
+    if unknown := [k for k in given if k not in FIELDS]:
+        raise ArgError(f"{quoted(unknown[0])[1:-1]} is not a setting; the settings are {', '.join(FIELDS)}")
+    for old, new in _RENAMED.items():  # these once set the noise mask's threshold and the DDIM guidance too
+        if old in given and new not in given and given.get('method', base.method) in _DDIM:
+            warnings.warn(f"diffedit: {old} now sets the {'CLIPSeg mask' if old == 'threshold' else 'inpainting'} only; pass {new} "
+                          f"for the {'noise mask' if old == 'threshold' else 'DDIM decoding'} (this once, {old} sets both)", FutureWarning, stacklevel=3)
+            given[new] = given[old]
+    return replace(base, **given)
+
+# %% ../nbs/07a_settings.ipynb #66201409
 def check_device(device)->None:
     "Refuse a device name that is not cpu, cuda, cuda:N or mps (without importing torch)."
     if type(device).__name__ == 'device': return  # already a torch.device
     if not isinstance(device, str) or not re.fullmatch(r'cpu|cuda(:\d{1,2})?|mps', device):
         raise ArgError(f"{{device}}={quoted(device)}: unknown device; use cpu, cuda, cuda:N or mps")
+
+# %% ../nbs/07a_settings.ipynb #97bae587
+BOUNDS = {k: (f.metadata['whole'], f.metadata['lo'], f.metadata['hi'], f.metadata['lo_ok']) for k, f in FIELDS.items()
+          if f.metadata['lo'] is not None}  # name: (whole?, lowest, highest, lowest allowed?), read off the fields
+
+def check_params(**kw)->dict:
+    "Each setting in `kw` checked as `Settings` checks it (None passes: not given), as plain ints, floats and strings."
+    out = {k: None if v is None else _check(FIELDS[k], v) if k in FIELDS else resolve(**{k: v}) for k, v in kw.items()}
+    if out.get('seed') is not None and out['seed'] + (out.get('n') or 1) - 1 > 2**63 - 1:
+        raise ArgError(f"{{seed}}={out['seed']}: the last variation's seed passes 2**63-1; use a smaller seed")
+    return out
+
+def check_method(method)->str: return check_params(method=method)['method']

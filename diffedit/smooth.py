@@ -7,14 +7,15 @@ Docs: https://diffedit-dev.github.io/diffedit/smooth.html.md"""
 # %% ../nbs/04_smooth.ipynb #92cafb85
 from __future__ import annotations
 import math
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .core import DiffEditError
-from .mask import mask_difference, _as_map
+from .mask import mask_difference, as_map
 
 # %% auto #0
-__all__ = ['smooth_mask', 'threshold_mask', 'EmptyMaskError', 'default_sigma', 'edit_mask']
+__all__ = ['smooth_mask', 'threshold_mask', 'EmptyMaskError', 'default_sigma', 'map_to_mask', 'edit_mask', 'combine_masks']
 
 # %% ../nbs/04_smooth.ipynb #356e7e05
 def _reflect_index(n:int, r:int)->Tensor:
@@ -34,7 +35,7 @@ def smooth_mask(mask,            # (H,W) soft mask (or a batch (...,H,W)), tenso
                 sigma:float=4,   # Gaussian sigma, in pixels of `mask`; 0 leaves it unchanged
                )->Tensor:        # smoothed mask, same shape, float32
     "Gaussian-smooth `mask`; the border is mirrored (scipy's `mode='reflect'`), the kernel cut at 4 sigma."
-    m = _as_map(mask, 'the mask')
+    m = as_map(mask, 'the mask')
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
         raise DiffEditError(f"sigma must be a number >= 0 (pixels), got {sigma!r}")
     if sigma == 0: return m.clone()
@@ -50,7 +51,7 @@ def threshold_mask(mask,               # (H,W) soft mask
                    threshold:float=0.3, # pixels strictly above it are in the mask, in [0,1]
                   )->Tensor:           # bool mask, same shape
     "Binary mask: `mask > threshold`."
-    m = _as_map(mask, 'the mask')
+    m = as_map(mask, 'the mask')
     if not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise DiffEditError(f"threshold must be between 0 and 1, got {threshold!r}")
     return m > threshold
@@ -63,6 +64,20 @@ def default_sigma(h:int, w:int)->float:
     "Default smoothing: 1/64 of the short side (6 px at 512x384)."
     return min(h, w) / 64
 
+def map_to_mask(soft_map,             # (H,W) map in [0,1] at the work size: how strongly each pixel should change
+                sigma:float=None,     # Gaussian sigma in pixels of the map; None: `default_sigma` (1/64 of the short side)
+                threshold:float=0.3,  # pixels of the smoothed map above it are edited, in [0,1]
+                empty:str='no pixel of the map is above the threshold', # why the mask came out empty, for the error
+                fix:str='lower the threshold', # what to do about it
+               )->tuple:              # (soft (H,W) float32 in [0,1], binary (H,W) bool), at the map's size
+    "The one recipe from a soft map to a mask: Gaussian-smooth it, threshold it, refuse an empty mask."
+    m = as_map(soft_map, 'the map')
+    if m.ndim != 2: raise DiffEditError(f"a mask is made from one (H,W) map, got shape {tuple(m.shape)}")
+    soft = smooth_mask(m, default_sigma(*m.shape) if sigma is None else sigma).clamp(0, 1)
+    binary = threshold_mask(soft, threshold)
+    if not binary.any(): raise EmptyMaskError(f"the mask is empty: {empty} (strongest {soft.max():.2f} <= threshold {threshold}); {fix}")
+    return soft, binary
+
 def edit_mask(src_heat,              # (H,W) heatmap of the source prompt, in [0,1], at work size
               tgt_heat,              # (H,W) heatmap of the target prompt, in [0,1]
               sigma:float=None,      # Gaussian sigma in pixels of the heatmaps; None: `default_sigma` (1/64 of the short side)
@@ -72,11 +87,18 @@ def edit_mask(src_heat,              # (H,W) heatmap of the source prompt, in [0
     "The edit mask: `src_heat - tgt_heat` clipped to [0,1], Gaussian-smoothed, thresholded."
     diff = mask_difference(src_heat, tgt_heat)
     if diff.ndim != 2: raise DiffEditError(f"edit_mask takes one (H,W) heatmap per prompt, got shape {tuple(diff.shape)}")
-    if sigma is None: sigma = default_sigma(*diff.shape)
-    soft = smooth_mask(diff, sigma).clamp(0, 1)
-    binary = threshold_mask(soft, threshold)
+    what = f"{source!r} was not found in the image" if source else "the source prompt was not found in the image"
+    return map_to_mask(diff, sigma, threshold, what, 'check the source prompt or lower the threshold')
+
+def combine_masks(masks:list,           # one (soft, binary) pair per kind of mask, at one size
+                  method:str='clipseg', # 'intersection' or 'union' of two masks; any other: the one mask given
+                 )->tuple:              # (soft, binary) torch tensors
+    "Two masks as one: where both are ('intersection') or where either is ('union')."
+    soft = [torch.as_tensor(np.asarray(m[0]), dtype=torch.float32) for m in masks]
+    bins = [torch.as_tensor(np.asarray(m[1], dtype=bool)) for m in masks]
+    if method == 'intersection': soft, binary = torch.minimum(*soft), bins[0] & bins[1]
+    elif method == 'union': soft, binary = torch.maximum(*soft), bins[0] | bins[1]
+    else: soft, binary = soft[0], bins[0]
     if not binary.any():
-        what = f"{source!r} was not found in the image" if source else "the source prompt was not found in the image"
-        raise EmptyMaskError(f"the mask is empty: {what} (strongest difference {soft.max():.2f} <= threshold {threshold}); "
-                             "check the source prompt or lower the threshold")
+        raise EmptyMaskError("the mask is empty: the CLIPSeg and noise masks do not overlap; try the union method or a lower threshold")
     return soft, binary

@@ -95,7 +95,7 @@ def test_unreachable_hub(monkeypatch):
     import diffedit.hub as core
     from transformers import AutoConfig
     monkeypatch.setattr(core, '_offline', lambda kw: bool(kw.get('local_files_only')))
-    monkeypatch.setattr(core, '_hub_host', lambda: ('127.0.0.1', 9))
+    monkeypatch.setattr(core, '_endpoint', lambda: 'http://127.0.0.1:9')  # nothing listens there
     t = time.time()
     with pytest.raises(ArgError) as e: from_pretrained(AutoConfig, 'nobody/no-such-model', 'test model')
     assert time.time() - t < 10

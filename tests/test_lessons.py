@@ -8,7 +8,7 @@ from diffedit.core import DiffEditError
 from diffedit.toy import toy_scene, COLOURS, EVAL_SEED0, TOY_MODELS
 from diffedit.resize import resize_for_sd, restore_size
 from diffedit.smooth import edit_mask, EmptyMaskError
-from diffedit.inpaint import paste_back, feather_alpha, _mask_array, load_inpaint, inpaint
+from diffedit.inpaint import paste_back, feather_alpha, mask_array, load_inpaint, inpaint
 
 def test_toy_masks_are_the_drawings():
     "Inside each mask exactly the object's colour; objects never touch; background far from every object colour."
@@ -43,7 +43,7 @@ def test_restore_size_bool_is_smooth_and_exact_size():
     up = restore_size(m, (4032, 3024))
     assert up.shape == (3024, 4032) and up.dtype == torch.bool
     assert torch.equal(restore_size(m, (64, 48)), m)
-    assert torch.equal(torch.from_numpy(_mask_array(m, (4032, 3024))), up)   # paste_back's upsampling is restore_size's
+    assert torch.equal(torch.from_numpy(mask_array(m, (4032, 3024))), up)   # paste_back's upsampling is restore_size's
 
 def test_paste_back_kinds_and_exact_outside():
     img = toy_scene(EVAL_SEED0 + 13, size=(300, 200)).image
@@ -53,7 +53,7 @@ def test_paste_back_kinds_and_exact_outside():
     one, many = paste_back(img, edited, m), paste_back(img, [edited, edited], m)
     assert isinstance(one, Image.Image) and isinstance(many, list) and len(many) == 2
     assert all(np.array_equal(np.asarray(x), np.asarray(one)) for x in many)
-    big = _mask_array(m, img.size)
+    big = mask_array(m, img.size)
     assert np.array_equal(np.asarray(one)[~big], np.asarray(img)[~big])
     assert (np.asarray(one)[feather_alpha(big, 4) == 1] == 7).all()
     full = paste_back(img, edited, np.ones_like(m), feather=0)     # a full mask: all of the edit

@@ -43,24 +43,24 @@ def test_load_sd_refuses_inpainting_pipeline():
 # --- the noise mask ---
 
 @pytest.mark.parametrize('kw, contains', [
-    (dict(n=0), 'n (noise draws)'), (dict(n=2.5), 'n (noise draws)'),
-    (dict(strength=1.5), 'strength'), (dict(strength=0), 'strength'),
-    (dict(strength=0.01), 'strength*num_inference_steps'),
+    (dict(noise_draws=0), 'noise_draws'), (dict(noise_draws=2.5), 'noise_draws'),
+    (dict(mask_strength=1.5), 'strength'), (dict(mask_strength=0), 'strength'),
+    (dict(mask_strength=0.01), 'strength*num_inference_steps'),
     (dict(num_inference_steps=0), 'num_inference_steps'),
     (dict(mask_thresholding_ratio=0), 'mask_thresholding_ratio'),
 ])
 def test_noise_mask_bad_numbers(pipe, image, kw, contains):
-    _fails(lambda: noise_mask(pipe, image, SRC, TGT, **{'n': 2, **kw}), contains)
+    _fails(lambda: noise_mask(pipe, image, SRC, TGT, **{'noise_draws': 2, **kw}), contains)
 
 def test_noise_mask_bad_images(pipe, image):
-    _fails(lambda: noise_mask(pipe, image.resize((62, 64)), SRC, TGT, n=2), 'resize_for_sd')
-    _fails(lambda: noise_mask(pipe, np.asarray(image), SRC, TGT, n=2), 'PIL image')
+    _fails(lambda: noise_mask(pipe, image.resize((62, 64)), SRC, TGT, noise_draws=2), 'resize_for_sd')
+    _fails(lambda: noise_mask(pipe, np.asarray(image), SRC, TGT, noise_draws=2), 'PIL image')
 
 def test_noise_mask_empty(pipe, image):
     # identical texts: a clear error, not a random or full mask (diffusers' generate_mask returns a full one)
-    with pytest.raises(EmptyMaskError, match='the same noise'): noise_mask(pipe, image, SRC, SRC, n=2)
-    with pytest.raises(EmptyMaskError, match='lower the threshold'): noise_mask(pipe, image, SRC, TGT, n=2, threshold=1.0)
-    assert not noise_difference(pipe, image, SRC, SRC, n=2).any()
+    with pytest.raises(EmptyMaskError, match='the same noise'): noise_mask(pipe, image, SRC, SRC, noise_draws=2)
+    with pytest.raises(EmptyMaskError, match='lower the threshold'): noise_mask(pipe, image, SRC, TGT, noise_draws=2, threshold=1.0)
+    assert not noise_difference(pipe, image, SRC, SRC, noise_draws=2).any()
 
 def test_normalise_map_bad_ratio(): _fails(lambda: normalise_map(torch.ones(2, 2), -1), 'mask_thresholding_ratio')
 
@@ -70,7 +70,7 @@ def test_long_prompt_one_notice(pipe, image):
     long_src = ' '.join([SRC]*30)  # 90 words, over 77 tokens
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('default')  # Python's own rule: one notice per place it is raised
-        _, m = noise_mask(pipe, image, long_src, TGT, n=2, strength=0.85)
+        _, m = noise_mask(pipe, image, long_src, TGT, noise_draws=2, mask_strength=0.85)
         diffedit_decode(pipe, image, m, long_src, TGT, num_inference_steps=4)  # inversion and decoding embed it again
     notes = [x for x in w if 'cut to' in str(x.message)]
     assert len(notes) == 1, [str(x.message) for x in w]
@@ -79,7 +79,7 @@ def test_long_prompt_one_notice(pipe, image):
 def test_short_prompt_no_notice(pipe, image):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        noise_difference(pipe, image, SRC, TGT, n=1)
+        noise_difference(pipe, image, SRC, TGT, noise_draws=1)
     assert not [x for x in w if 'cut to' in str(x.message)]
 
 # --- DDIM inversion and decoding ---
