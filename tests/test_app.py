@@ -32,8 +32,10 @@ def served(tmp_path_factory):
     yield dict(client=client, dir=d, scene=sc, big=big, url=demo.local_url)
     demo.close()
 
+# the API's order: picture, prompts, preset, [editor,] then the settings in `app.APP_SETTINGS` order:
+# method, n, seed, num_inference_steps, threshold, noise_threshold, sigma
 def preview(c, pic, threshold, sigma=1.0, method='clipseg', source='a purple triangle', target='a blue triangle'):
-    return c['client'].predict(gradio_client.handle_file(str(pic)), source, target, method, 'toy', threshold, sigma, 0, 20,
+    return c['client'].predict(gradio_client.handle_file(str(pic)), source, target, 'toy', method, 1, 0, 20, threshold, 0.55, sigma,
                                api_name='/preview')
 
 def mask_of(path, size=(64, 64)):
@@ -59,8 +61,8 @@ def test_edit_matches_edit_byte_for_byte(served):
     "The Edit button's pictures, mask and record are `edit()`'s with the same seed, to the byte (a picture larger than the work size)."
     kw = dict(n=2, seed=5, method='clipseg', num_inference_steps=4, threshold=0.4, sigma=1.0)
     gallery, files, status = served['client'].predict(
-        gradio_client.handle_file(str(served['dir']/'big.png')), 'a blue triangle', 'a red triangle', kw['method'],
-        'toy', kw['n'], kw['seed'], kw['num_inference_steps'], kw['threshold'], kw['sigma'], None, api_name='/edit')
+        gradio_client.handle_file(str(served['dir']/'big.png')), 'a blue triangle', 'a red triangle', 'toy', None, kw['method'],
+        kw['n'], kw['seed'], kw['num_inference_steps'], kw['threshold'], 0.55, kw['sigma'], api_name='/edit')
     got = {Path(f).name: Path(f) for f in files}
     res = edit(served['big'], 'a blue triangle', 'a red triangle', models=Models('toy', device='cpu'), progress=False, **kw)
     want = res.save(served['dir']/'direct')
@@ -74,8 +76,8 @@ def test_edit_matches_edit_byte_for_byte(served):
 def test_bad_input_one_line_then_keeps_working(served):
     "An empty source prompt gets edit()'s one-line message; the next request works."
     with pytest.raises(Exception) as e:
-        served['client'].predict(gradio_client.handle_file(str(served['dir']/'scene.png')), '  ', 'a blue triangle', 'clipseg',
-                                 'toy', 1, 0, 2, 0.4, 1.0, None, api_name='/edit')
+        served['client'].predict(gradio_client.handle_file(str(served['dir']/'scene.png')), '  ', 'a blue triangle', 'toy', None,
+                                 'clipseg', 1, 0, 2, 0.4, 0.55, 1.0, api_name='/edit')
     msg = str(e.value)
     assert 'the source prompt is empty' in msg and '\n' not in msg.strip(), msg
     with pytest.raises(Exception) as e:
@@ -89,10 +91,10 @@ def test_bad_input_one_line_then_keeps_working(served):
 def test_missing_weights_one_line(served):
     "Real presets offline: the preview says which model is missing, the edit fails with that one line, the app carries on."
     c, pic = served['client'], gradio_client.handle_file(str(served['dir']/'scene.png'))
-    *_, status = c.predict(pic, 'a purple triangle', 'a blue triangle', 'clipseg', 'sd15', 0.3, 8.0, 0, 50, api_name='/preview')
+    *_, status = c.predict(pic, 'a purple triangle', 'a blue triangle', 'sd15', 'clipseg', 1, 0, 50, 0.3, 0.5, 8.0, api_name='/preview')
     assert 'cannot load' in status and 'offline' in status, status
     with pytest.raises(Exception, match='cannot load'):
-        c.predict(pic, 'a purple triangle', 'a blue triangle', 'clipseg', 'sd15', 1, 0, 2, 0.3, 8.0, None, api_name='/edit')
+        c.predict(pic, 'a purple triangle', 'a blue triangle', 'sd15', None, 'clipseg', 1, 0, 2, 0.3, 0.5, 8.0, api_name='/edit')
     *_, status = preview(served, served['dir']/'scene.png', 0.5)
     assert status.startswith('mask:')
 
@@ -108,9 +110,9 @@ def test_two_concurrent_edits_both_finish(served):
     c1 = gradio_client.Client(served['url'], verbose=False, download_files=str(served['dir']/'c1'))
     c2 = gradio_client.Client(served['url'], verbose=False, download_files=str(served['dir']/'c2'))
     pic = gradio_client.handle_file(str(served['dir']/'scene.png'))
-    args = lambda seed: (pic, 'a purple triangle', 'a blue triangle', 'clipseg', 'toy', 1, seed, 3, 0.4, 1.0, None)
+    args = lambda seed: (pic, 'a purple triangle', 'a blue triangle', 'toy', None, 'clipseg', 1, seed, 3, 0.4, 0.55, 1.0)
     jobs = [c1.submit(*args(1), api_name='/edit'), c2.submit(*args(2), api_name='/edit'),
-            served['client'].submit(pic, 'a purple triangle', 'a purple triangle', 'clipseg', 'toy', 1, 0, 3, 0.4, 1.0, None, api_name='/edit')]
+            served['client'].submit(pic, 'a purple triangle', 'a purple triangle', 'toy', None, 'clipseg', 1, 0, 3, 0.4, 0.55, 1.0, api_name='/edit')]
     outs = [j.result(timeout=300) for j in jobs[:2]]
     for (gallery, files, status), seed in zip(outs, (1, 2)):
         assert any(Path(f).name == f'edit_0_seed{seed}.png' for f in files)
@@ -125,7 +127,7 @@ def test_painted_mask_is_used(served):
     work.save(d/'work.png'); Image.fromarray(layer, 'RGBA').save(d/'layer.png')
     ed = dict(background=gradio_client.handle_file(str(d/'work.png')), layers=[gradio_client.handle_file(str(d/'layer.png'))], composite=None)
     gallery, files, status = served['client'].predict(gradio_client.handle_file(str(d/'big.png')), 'a blue triangle', 'a red triangle',
-                                                      'clipseg', 'toy', 1, 0, 2, 0.4, 1.0, ed, api_name='/edit')
+                                                      'toy', ed, 'clipseg', 1, 0, 2, 0.4, 0.55, 1.0, api_name='/edit')
     assert 'your painted mask' in status
     got = {Path(f).name: Path(f) for f in files}
     want = app.picture_mask(layer[..., 3] > 0, big.size)

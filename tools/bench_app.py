@@ -6,7 +6,7 @@ its answer read from the event stream (as the browser's EventSource does; `gradi
 uploads the picture again per call, which is not what a browser waits for). Prints min and median over the repeats for:
 - round trip: join the queue, run, receive the new mask, soft mask and brush layer (encoded as PNG files);
 - gradio_client: the same through `Client.predict` (upload and polling included), for comparison;
-- mask only: `maps_to_mask` in-process (smoothing and threshold on cached heatmaps).
+- mask only: `make_mask` in-process (smoothing and threshold on memoised heatmaps).
 It checks that no slider move ran a model. Target (issue 12): under 100 ms. Timings on shared 2-core machines
 swing with other jobs: the load average is printed with the figures.
 """
@@ -62,13 +62,15 @@ def main():
         client = []
         for th in ths[:10]:
             t = time.perf_counter()
-            c.predict(handle_file(str(path)), a.source, a.target, a.method, 'toy', th, 1.0, 0, 20, api_name='/preview')
+            c.predict(handle_file(str(path)), a.source, a.target, 'toy', a.method, 1, 0, 20, th, th, 1.0, api_name='/preview')
             client.append(time.perf_counter() - t)
         assert sum(app.MODEL_CALLS.values()) == calls, 'a slider move ran a model'
-        maps = app.mask_maps(Models('toy', device='cpu'), img, a.source, a.target, a.method)
+        from diffedit.settings import resolve
+        s = resolve('toy', method=a.method, sigma=1.0)
+        maps = app.MapMemo()(Models('toy', device='cpu'), img, a.source, a.target, s)
         only = []
         for th in ths:
-            t = time.perf_counter(); app.maps_to_mask(maps, a.method, th, 1.0); only.append(time.perf_counter() - t)
+            t = time.perf_counter(); app.make_mask(maps, resolve('toy', method=a.method, threshold=th, noise_threshold=th, sigma=1.0)); only.append(time.perf_counter() - t)
         print(f'slider move, round trip    ({a.repeats}x): {stats(trip)}   [{status}]')
         print(f'slider move, gradio_client (10x): {stats(client)}')
         print(f'slider move, mask only     ({a.repeats}x): {stats(only)}')
