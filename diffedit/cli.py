@@ -6,12 +6,12 @@ Docs: https://diffedit-dev.github.io/diffedit/cli.html.md"""
 
 # %% ../nbs/13_cli.ipynb #3d9ecf66
 from __future__ import annotations
-import argparse, json, os, signal, sys, tempfile, shutil, time, warnings
+import argparse, os, signal, sys, tempfile, shutil, time, warnings
 from pathlib import Path
 import diffedit
 from .core import DiffEditError  # none of these imports torch: mistakes fail in a blink
 from .settings import ArgError, METHODS, MAX_PIXELS, FIELDS, PRESETS, resolve, check_device
-from .outdir import check_out_dir, OutDir, out_names
+from .outdir import OutDir, out_names
 from .inputs import read_image, check_text
 
 # %% auto #0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools, io, os, sys, math, warnings, urllib.request, urllib.error, urllib.parse
 from pathlib import Path
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 # torch is imported where it is needed: the command line checks its arguments in a blink, before any model library loads
 
 # %% auto #0

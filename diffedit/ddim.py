@@ -26,7 +26,7 @@ def _levels(pipe, timesteps:list, num_inference_steps:int)->list:
     clean = 1.0 if cfg.set_alpha_to_one else acp[0].item()
     return [(acp[t].item(), acp[t - gap].item() if t - gap >= 0 else clean) for t in timesteps]
 
-def _ddim_step(pipe, x:Tensor, out:Tensor, a:float, a_next:float, sigma:float=0., noise:Tensor=None)->Tensor:
+def _ddim_step(pipe, x:Tensor, out:Tensor, a:float, a_next:float, noise_std:float=0., noise:Tensor=None)->Tensor:
     "One DDIM move of `x` from noise level `a` to `a_next` given the UNet output `out` (inversion when a_next < a)."
     cfg = pipe.scheduler.config
     if cfg.prediction_type == 'epsilon': eps, x0 = out, (x - (1 - a)**0.5*out)/a**0.5
@@ -34,8 +34,8 @@ def _ddim_step(pipe, x:Tensor, out:Tensor, a:float, a_next:float, sigma:float=0.
     elif cfg.prediction_type == 'sample': eps, x0 = (x - a**0.5*out)/(1 - a)**0.5, out
     else: raise DiffEditError(f"the scheduler's prediction_type {cfg.prediction_type!r} is not supported; use epsilon, v_prediction or sample")
     if cfg.clip_sample: x0 = x0.clamp(-cfg.clip_sample_range, cfg.clip_sample_range)
-    x = a_next**0.5*x0 + max(1 - a_next - sigma**2, 0.)**0.5*eps  # max: a float rounding below 0 would make a complex number
-    return x if noise is None else x + sigma*noise
+    x = a_next**0.5*x0 + max(1 - a_next - noise_std**2, 0.)**0.5*eps  # max: a float rounding below 0 would make a complex number
+    return x if noise is None else x + noise_std*noise
 
 def _predict(pipe, x:Tensor, t:Tensor, emb:Tensor, guidance_scale:float)->Tensor:
     "UNet output for the batch `x` at `t`; with guidance, `emb` is (negative, prompt) and both go in one batch."
@@ -95,14 +95,14 @@ def masked_decode(pipe,                    # a Stable Diffusion pipeline (`diffe
     emb = embed_prompts(pipe, [negative_prompt or '', prompt] if guidance_scale > 1 else [prompt])
     tt = torch.tensor(ts, device=x.device)
     levels = _levels(pipe, ts, num_inference_steps)
-    sigmas = [eta*((1 - an)/(1 - a)*(1 - a/an))**0.5 for a, an in levels]
+    stds = [eta*((1 - an)/(1 - a)*(1 - a/an))**0.5 for a, an in levels]  # DDIM's noise per step (the paper's sigma_t)
     if eta > 0:  # all the noise up front, per generator, in the order diffusers' scheduler draws it
         g = gens if len(gens) > 1 else gens[0]
         noise = torch.stack([randn_tensor(x.shape, generator=g, device=x.device, dtype=x.dtype) for _ in ts])
     for i in progress_bar(pipe, range(len(ts)), desc='masked decoding'):
         a, a_next = levels[i]
         x = _ddim_step(pipe, x, _predict(pipe, x, tt[i], emb, guidance_scale), a, a_next,
-                       sigmas[i], noise[i] if eta > 0 else None)
+                       stds[i], noise[i] if eta > 0 else None)
         x = m*x + (1 - m)*trajectory[i + 1]
     return x
 

@@ -20,11 +20,11 @@ from .core import DiffEditError, show_images, image_grid, get_device, get_dtype
 from .resize import resize_for_sd
 from .segment import load_clipseg, clipseg_heatmaps
 from .mask import mask_difference
-from .smooth import EmptyMaskError, edit_mask, map_to_mask, combine_masks, default_sigma
+from .smooth import EmptyMaskError, map_to_mask, combine_masks, default_sigma
 from .inpaint import load_inpaint, inpaint, paste_back, mask_array
 from .noise import load_sd, noise_map  # SD1.5 text-to-image: noise mask and DDIM decoding
 from .ddim import diffedit_decode
-from .settings import ArgError, Settings, PRESETS, METHODS, MAX_PIXELS, resolve
+from .settings import ArgError, Settings, PRESETS, MAX_PIXELS, resolve
 from .hub import from_pretrained
 from .inputs import read_image, check_text
 from .outdir import OutDir, out_names
@@ -139,8 +139,8 @@ def mask_maps(models:Models,   # the models (`Models('toy')`)
         maps['heatmaps'] = clipseg_heatmaps(models.seg, image, [source, target])
         maps['clipseg'] = mask_difference(*maps['heatmaps'])
     if s.used('noise_threshold'):
-        maps['noise'] = noise_map(models.sd, image, source, target, s.noise_draws, s.mask_strength, s.seed,
-                                  s.num_inference_steps, batch_size=s.batch_size)  # None: all draws in one UNet call
+        maps['noise'] = noise_map(models.sd, image, source, target, noise_draws=s.noise_draws, mask_strength=s.mask_strength, seed=s.seed,
+                                  num_inference_steps=s.num_inference_steps, batch_size=s.batch_size)  # None: all draws in one UNet call
     return maps
 
 def make_mask(maps:dict,        # from `mask_maps`

@@ -13,7 +13,7 @@ from PIL import Image
 from diffusers import StableDiffusionInpaintPipeline
 from diffusers.utils.torch_utils import randn_tensor
 from .core import DiffEditError, get_device, get_dtype, hf_load
-from .resize import restore_size, resize_mask, mask_bbox
+from .resize import resize_mask, mask_bbox
 from .smooth import EmptyMaskError
 
 # %% auto #0

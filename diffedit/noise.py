@@ -6,8 +6,6 @@ Docs: https://diffedit-dev.github.io/diffedit/noise_mask.html.md"""
 
 # %% ../nbs/06_noise_mask.ipynb #945167fd
 from __future__ import annotations
-import math, warnings
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -17,6 +15,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from .core import DiffEditError, get_device, get_dtype, hf_load, renamed
 from .sd import embed_prompts, encode_image, edit_timesteps, check_image, progress_bar
 from .smooth import EmptyMaskError, map_to_mask
+from fastcore.meta import delegates
 
 # %% auto #0
 __all__ = ['SD_ID', 'load_sd', 'noise_difference', 'normalise_map', 'noise_map', 'noise_mask']
@@ -84,44 +83,32 @@ def normalise_map(raw:Tensor,                     # (h,w) raw map from `noise_di
 
 # %% ../nbs/06_noise_mask.ipynb #951213c3
 @torch.no_grad()
-@renamed(n='noise_draws', strength='mask_strength')
+@delegates(noise_difference)
 def noise_map(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
               image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
               source:str,             # text describing the image now: "a horse"
               target:str,             # text describing the edit: "a zebra"
-              noise_draws:int=10,     # noise draws to average over (paper: 10)
-              mask_strength:float=0.5, # noise strength in (0,1] the predictions are compared at (paper: 0.5)
-              seed:int=0,             # seed of the noise draws
-              num_inference_steps:int=50, # DDIM steps of a full schedule (sets the timestep grid)
               mask_thresholding_ratio:float=3.0, # outlier clip before normalising, in multiples of the mean
-              batch_size:int=None,    # UNet rows per call; None: all at once
+              **kwargs,               # `noise_difference`'s: noise_draws, mask_strength, seed, num_inference_steps, batch_size
              )->Tensor:               # (H,W) float32 in [0,1] on CPU, at the image's size
     "DiffEdit's soft map of where to edit: the normalised noise difference, brought up to the image's size."
     H, W = check_image(pipe, image)
-    raw = noise_difference(pipe, image, source, target, noise_draws=noise_draws, mask_strength=mask_strength, seed=seed,
-                           num_inference_steps=num_inference_steps, batch_size=batch_size)
+    raw = noise_difference(pipe, image, source, target, **kwargs)
     if not raw.any():
         raise EmptyMaskError(f"the mask is empty: the model predicts the same noise for {source!r} and {target!r}; "
                              "make the target text differ from the source")
     norm = normalise_map(raw, mask_thresholding_ratio)
     return F.interpolate(norm[None, None], size=(H, W), mode='bilinear', align_corners=False)[0, 0]
 
-@torch.no_grad()
-@renamed(n='noise_draws', strength='mask_strength')
+@delegates(noise_map)
 def noise_mask(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
                image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
                source:str,             # text describing the image now: "a horse"
                target:str,             # text describing the edit: "a zebra"
-               noise_draws:int=10,     # noise draws to average over (paper: 10)
-               mask_strength:float=0.5, # noise strength in (0,1] the predictions are compared at (paper: 0.5)
-               seed:int=0,             # seed of the noise draws
                sigma:float=None,       # Gaussian smoothing in image pixels; None: `default_sigma` (1/64 of the short side)
                threshold:float=0.5,    # the smoothed map above it is in the mask (paper: 0.5)
-               num_inference_steps:int=50, # DDIM steps of a full schedule (sets the timestep grid)
-               mask_thresholding_ratio:float=3.0, # outlier clip before normalising, in multiples of the mean
-               batch_size:int=None,    # UNet rows per call; None: all at once
+               **kwargs,               # `noise_map`'s: noise_draws, mask_strength, seed, num_inference_steps, ...
               )->tuple:                # (soft (H,W) float32 in [0,1], binary (H,W) bool), on CPU at the image's size
     "DiffEdit's noise-difference mask of `image` for editing `source` into `target`: `noise_map`, then `map_to_mask`."
-    m = noise_map(pipe, image, source, target, noise_draws, mask_strength, seed, num_inference_steps, mask_thresholding_ratio, batch_size)
-    return map_to_mask(m, sigma, threshold, f"no part of the image differs enough between {source!r} and {target!r}",
-                       'lower the threshold or raise noise_draws')
+    return map_to_mask(noise_map(pipe, image, source, target, **kwargs), sigma, threshold,
+                       f"no part of the image differs enough between {source!r} and {target!r}", 'lower the threshold or raise noise_draws')

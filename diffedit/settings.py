@@ -7,7 +7,7 @@ Docs: https://diffedit-dev.github.io/diffedit/settings.html.md"""
 # %% ../nbs/07a_settings.ipynb #90a5c112
 from __future__ import annotations
 import math, numbers, os, re, warnings
-from dataclasses import dataclass, field, fields, replace, asdict
+from dataclasses import dataclass, field, fields, replace
 from .core import DiffEditError
 from .toy import TOY_MODELS
 # no torch here: the command line checks what it is given in a blink, before any model library loads
