@@ -100,6 +100,7 @@ class TrainLog:
     "Every step's values (`hist`); every `every` steps, their averages printed and appended to `path`."
     def __init__(self, path, name, every=50):
         self.path, self.name, self.every, self.t0, self.hist = path and Path(path), name, every, time.time(), []
+        self.record = None  # a stage's `train.json` entry, once `train_stage` has run it
         if self.path: self.path.parent.mkdir(parents=True, exist_ok=True)
     def __call__(self, step, steps, **vals):
         self.hist.append(vals)
