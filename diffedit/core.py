@@ -6,15 +6,15 @@ Docs: https://diffedit-dev.github.io/diffedit/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1a822ab8
 from __future__ import annotations
-import functools, io, os, sys, math, warnings, urllib.request, urllib.error, urllib.parse
+import io, os, sys, math, warnings, urllib.request, urllib.error, urllib.parse
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 # torch is imported where it is needed: the command line checks its arguments in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['DiffEditError', 'to_rgb', 'load_image', 'show_images', 'image_grid', 'overlay', 'get_device', 'get_dtype', 'hf_load',
-           'quiet_libraries', 'renamed']
+__all__ = ['DiffEditError', 'to_rgb', 'load_image', 'show_images', 'image_grid', 'overlay', 'show_heatmaps', 'get_device',
+           'get_dtype', 'hf_load', 'quiet_libraries']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
@@ -120,21 +120,32 @@ def _np_to_pil(a:np.ndarray)->Image.Image:
 # %% ../nbs/00_core.ipynb #48dbe9a5
 def overlay(image,               # the picture: PIL, numpy or torch (H,W,3)
             heat,                # (h,w) map in [0,1] (heatmap or mask: torch, numpy, bool, or an 8-bit 'L' image)
-            alpha:float=0.6,     # opacity of the map where it is 1 (it fades out where it is 0)
-            cmap:str='magma',    # matplotlib colour map for the map
-           )->Image.Image:       # the picture with the map drawn over it, at the picture's size
-    "Draw `heat` over `image`: where the map is high its colour covers the picture, where it is 0 the picture shows."
+            cmap:str='turbo',    # matplotlib colour map for the map's values
+           )->Image.Image:       # a grey copy of the picture with the map over it, at the picture's size
+    "Draw `heat` over a grey copy of `image`, its opacity following the value: readable on objects of any colour."
     import matplotlib
     img = image if isinstance(image, Image.Image) else _np_to_pil(_to_np(image))
     h = _to_np(heat).astype(np.float32)
     if _to_np(heat).dtype == np.uint8: h = h / 255
     if h.ndim != 2: raise DiffEditError(f"overlay: the map must be one channel (H,W), not shape {h.shape}")
-    if h.shape != (img.height, img.width):  # maps often come at a model's resolution
-        h = np.asarray(Image.fromarray(h).resize(img.size, Image.BILINEAR))
+    if h.shape != (img.height, img.width): h = np.asarray(Image.fromarray(h).resize(img.size, Image.BILINEAR))  # maps come at a model's size
     h = np.clip(h, 0, 1)[..., None]
-    colour = matplotlib.colormaps[cmap](h[..., 0])[..., :3]
-    out = np.asarray(img.convert('RGB'), np.float32) / 255 * (1 - alpha * h) + colour * alpha * h
-    return _np_to_pil(out)
+    grey = np.asarray(img.convert('L').convert('RGB'), np.float32)/255*0.7 + 0.15  # the picture stays readable, its colours leave
+    return _np_to_pil(grey*(1 - h) + matplotlib.colormaps[cmap](h[..., 0])[..., :3]*h)
+
+def show_heatmaps(image,        # the picture the maps were made on
+                  maps,         # (h,w) maps in [0,1], e.g. the source's heatmap, the target's, their difference
+                  titles=None,  # one title per map
+                  size:float=3, # inches per panel
+                 ):
+    "The maps over the picture in one row, on one scale from 0 to 1, with its colour bar."
+    import matplotlib, matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, len(maps), figsize=(size*len(maps) + 0.6, size), squeeze=False)
+    for i, (ax, m) in enumerate(zip(axs[0], maps)):
+        ax.imshow(overlay(image, m)); ax.axis('off')
+        if titles is not None: ax.set_title(titles[i])
+    fig.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 1), 'turbo'), ax=axs[0].tolist(), fraction=0.03, pad=0.02)
+    plt.show()
 
 # %% ../nbs/00_core.ipynb #bd5fa234
 def get_device(device=None, # None (pick), 'cpu', 'cuda', 'cuda:1', 'mps' or a torch.device
@@ -181,16 +192,3 @@ def quiet_libraries(progress:bool=True, # keep progress bars (ours and diffusers
         warnings.filterwarnings('ignore', module=m)
     import diffusers.utils.logging as dl, transformers.utils.logging as tl
     for lg in (dl, tl): lg.set_verbosity_error(); lg.disable_progress_bar()  # the bars that count loaded weights
-
-def renamed(**old):  # old keyword -> its new name
-    "Keep renamed keyword arguments working for one release, with a one-line notice."
-    def wrap(f):
-        @functools.wraps(f)
-        def g(*args, **kw):
-            for o, n in old.items():
-                if o in kw:
-                    warnings.warn(f"diffedit: {f.__name__}({o}=) is now {n}=; {o}= goes in 0.3", FutureWarning, stacklevel=2)
-                    kw[n] = kw.pop(o)
-            return f(*args, **kw)
-        return g
-    return wrap

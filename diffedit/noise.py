@@ -12,8 +12,8 @@ from torch import Tensor
 from PIL import Image
 from diffusers import StableDiffusionPipeline, DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
-from .core import DiffEditError, get_device, get_dtype, hf_load, renamed
-from .sd import embed_prompts, encode_image, edit_timesteps, check_image, progress_bar
+from .core import DiffEditError, get_device, get_dtype, hf_load
+from .sd import renamed, embed_prompts, encode_image, edit_timesteps, check_image, progress_bar
 from .smooth import EmptyMaskError, map_to_mask
 from fastcore.meta import delegates
 

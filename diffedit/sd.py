@@ -6,7 +6,7 @@ Docs: https://diffedit-dev.github.io/diffedit/sd.html.md"""
 
 # %% ../nbs/05a_sd.ipynb #53d74dd8
 from __future__ import annotations
-import warnings
+import functools, warnings
 import numpy as np
 import torch
 from torch import Tensor
@@ -17,7 +17,8 @@ from diffusers.utils.torch_utils import randn_tensor
 from .core import DiffEditError
 
 # %% auto #0
-__all__ = ['embed_prompts', 'vae_factor', 'check_image', 'encode_image', 'progress_bar', 'edit_timesteps', 'decode_latents']
+__all__ = ['embed_prompts', 'vae_factor', 'check_image', 'encode_image', 'progress_bar', 'edit_timesteps', 'renamed',
+           'decode_latents']
 
 # %% ../nbs/05a_sd.ipynb #4f6fcb81
 def embed_prompts(pipe, texts:list)->Tensor:
@@ -66,6 +67,19 @@ def edit_timesteps(pipe, num_inference_steps:int, strength:float)->list:
     s = DDIMScheduler.from_config(pipe.scheduler.config)  # a copy: pipe.scheduler's state is left alone
     s.set_timesteps(num_inference_steps)
     return s.timesteps[num_inference_steps - int(num_inference_steps*strength):].tolist()
+
+def renamed(**old):  # old keyword -> its new name
+    "Keep renamed keyword arguments working for one release, with a one-line notice."
+    def wrap(f):
+        @functools.wraps(f)
+        def g(*args, **kw):
+            for o, n in old.items():
+                if o in kw:
+                    warnings.warn(f"diffedit: {f.__name__}({o}=) is now {n}=; {o}= goes in 0.3", FutureWarning, stacklevel=2)
+                    kw[n] = kw.pop(o)
+            return f(*args, **kw)
+        return g
+    return wrap
 
 # %% ../nbs/05a_sd.ipynb #85972339
 @torch.no_grad()

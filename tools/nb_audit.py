@@ -7,10 +7,13 @@ Prints one row per notebook, in reading order:
 - gpu-rel: `#| gpu` cells that read a repository-relative file (a notebook opened alone on Colab has none);
 - md>150: markdown cells over 150 words;
 - noisy: outputs with a warning, a traceback or a local `.venv` path;
-- test_fail: `test_fail` calls in visible cells (error-path tests belong in hidden cells or `tests/`).
-With `--check`, exits 1 unless every column but cells and figures is 0 and lessons 01-05 have >= 3 figures.
+- test_fail: `test_fail` calls in visible cells (error-path tests belong in hidden cells or `tests/`);
+- med/long: median and longest visible code cell, in lines (`#|` flag lines not counted);
+- md_words: words of markdown; raise: `raise` statements in visible exported cells.
+With `--check`, exits 1 unless fwd, gpu_rel, md150, noisy and test_fail are 0 and lessons 01-05 have >= 3 figures;
+with `--lessons` too, the method lessons (METHOD) must also have median <= 3, longest <= 25, raise <= 3, figures >= 4.
 """
-import json, re, sys
+import json, re, statistics, sys
 from pathlib import Path
 
 NBS = Path(__file__).resolve().parent.parent/'nbs'
@@ -37,13 +40,19 @@ def audit(nbs=NBS):
     rows = []
     for i, p in enumerate(paths):
         cells = json.loads(p.read_text())['cells']
-        r = dict(notebook=p.stem, cells=len(cells), figures=0, fwd=0, gpu_rel=0, md150=0, noisy=0, test_fail=0)
+        r = dict(notebook=p.stem, cells=len(cells), figures=0, fwd=0, gpu_rel=0, md150=0, noisy=0, test_fail=0, med=0, long=0, md_words=0, raise_=0)
+        sizes = []
         for c in cells:
             s = _src(c)
             if c['cell_type'] == 'markdown':
                 r['md150'] += len(s.split()) > 150
+                r['md_words'] += len(s.split())
                 continue
             fl = _flags(s)
+            if 'hide' not in fl:
+                code = [l for l in s.splitlines() if l.strip() and not l.startswith('#|')]
+                if code: sizes.append(len(code))
+                if 'export' in fl: r['raise_'] += len(re.findall(r'\braise\b', s))
             if p.stem != 'index':
                 r['fwd'] += sum(order.get(a or b, -1) > i for a, b in _IMPORT.findall(s))
             r['gpu_rel'] += 'gpu' in fl and bool(_REL.search(s))
@@ -51,6 +60,7 @@ def audit(nbs=NBS):
             for o in c.get('outputs', []):
                 r['figures'] += any(k.startswith('image/') for k in o.get('data', {}))
                 r['noisy'] += bool(_NOISY.search(_out_text(o)))
+        r['med'], r['long'] = (statistics.median(sizes), max(sizes)) if sizes else (0, 0)
         rows.append(r)
     return rows
 
@@ -59,6 +69,17 @@ def table(rows):
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
     lines += ['| ' + ' | '.join(str(r[c]) for c in cols) + ' |' for r in rows]
     return '\n'.join(lines)
+
+METHOD = ('00a_toy', '01_resize', '02_segment', '03_mask', '04_smooth', '05_inpaint', '06_noise_mask', '07_ddim')  # the method lessons
+
+def lesson_problems(rows):
+    "The method lessons' rhythm: short cells, few raises on the reading path, pictures."
+    bad = []
+    for r in rows:
+        if r['notebook'] not in METHOD: continue
+        for k, lim, worse in (('med', 3, 'over'), ('long', 25, 'over'), ('raise_', 3, 'over'), ('figures', 4, 'under')):
+            if (r[k] > lim) if worse == 'over' else (r[k] < lim): bad.append(f"{r['notebook']}: {k}={r[k]} ({worse} {lim})")
+    return bad
 
 def problems(rows):
     bad = [f"{r['notebook']}: {k}={r[k]}" for r in rows for k in ('fwd', 'gpu_rel', 'md150', 'noisy', 'test_fail') if r[k]]
@@ -69,6 +90,6 @@ if __name__ == '__main__':
     rows = audit()
     print(table(rows))
     if '--check' in sys.argv:
-        bad = problems(rows)
+        bad = problems(rows) + (lesson_problems(rows) if '--lessons' in sys.argv else [])
         for b in bad: print('nb_audit:', b, file=sys.stderr)
         sys.exit(1 if bad else 0)
