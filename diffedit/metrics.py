@@ -6,7 +6,7 @@ Docs: https://diffedit-dev.github.io/diffedit/metrics.html.md"""
 
 # %% ../nbs/12_metrics.ipynb #e3a4f1f1
 from __future__ import annotations
-import math, time
+import csv, io, json, math, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,8 +16,8 @@ from .core import DiffEditError
 from .toy import toy_scene, COLOURS, SHAPES, EVAL_SEED0, caption
 
 # %% auto #0
-__all__ = ['mask_iou', 'psnr_outside', 'dominant_colour', 'blob_shape', 'colour_blob', 'edit_task', 'score_edit', 'Table',
-           'summarise', 'evaluate', 'demo']
+__all__ = ['TABLE_FORMATS', 'mask_iou', 'psnr_outside', 'dominant_colour', 'blob_shape', 'colour_blob', 'edit_task', 'score_edit',
+           'Table', 'summarise', 'evaluate', 'demo']
 
 # %% ../nbs/12_metrics.ipynb #54be0ce2
 def _as_bool(m, name='mask')->np.ndarray:
@@ -109,14 +109,28 @@ def score_edit(scene, j, target_colour, image, mask)->dict:
     return dict(iou=mask_iou(mask, gt), recoloured=dominant_colour(image, gt) == target_colour,
                 shape_kept=blob_shape(blob) == shape, exact_outside=psnr_outside(scene.image, image, mask) == float('inf'))
 
+TABLE_FORMATS = ('markdown', 'csv', 'json')
+
 class Table(list):
-    "Rows of dicts that print as a markdown table."
+    "Rows of dicts that print as a markdown table; `format` also writes them as CSV or JSON."
     def __str__(self):
         if not self: return '(empty)'
         ks = list(self[0]); f = lambda v: f'{v:.3g}' if isinstance(v, float) else str(v)
         return '\n'.join(['| ' + ' | '.join(ks) + ' |', '|' + '---|'*len(ks)] + ['| ' + ' | '.join(f(r[k]) for k in ks) + ' |' for r in self])
     _repr_markdown_ = __str__
     __repr__ = __str__
+
+    def format(self, kind:str='markdown', # 'markdown' (as printed), 'csv' (header row, full precision) or 'json' (strict: NaN is null)
+              )->str:
+        "The table as text in `kind`."
+        if kind == 'markdown': return str(self)
+        plain = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v.item() if hasattr(v, 'item') else v
+        rows = [{k: plain(v) for k, v in r.items()} for r in self]
+        if kind == 'json': return json.dumps(rows, indent=1, allow_nan=False)
+        if kind == 'csv':
+            b = io.StringIO(); w = csv.DictWriter(b, list(self[0]) if self else [], lineterminator='\n')
+            w.writeheader(); w.writerows(rows); return b.getvalue()
+        raise DiffEditError(f"format={kind!r}: use one of {', '.join(TABLE_FORMATS)}")
 
 def summarise(rows:list, method:str)->dict:
     "The evaluation's summary line for one method."
