@@ -6,10 +6,12 @@ Docs: https://diffedit-dev.github.io/diffedit/hub.html.md"""
 
 # %% ../nbs/07b_hub.ipynb #abe816e0
 from __future__ import annotations
-import os, socket, urllib.parse, warnings
+import http.client, json, logging, os, re, urllib.error, urllib.parse, warnings
+from contextlib import contextmanager
 from pathlib import Path
 from .core import DiffEditError
 from .settings import ArgError, quoted
+from .inputs import fetch
 
 # %% auto #0
 __all__ = ['from_pretrained']
@@ -25,29 +27,23 @@ def _offline(kwargs)->bool:
     return os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE')
 
 def _first_line(e:BaseException, limit:int=160)->str:
-    "The first line of `e`'s message, cut at a word boundary (with '...') if longer than `limit`."
-    s = str(e).strip().splitlines()
-    s = s[0] if s else type(e).__name__
+    "The first line of `e`'s message (two if the first ends in ':'), cut at a word boundary (with '...') if longer than `limit`."
+    s = [l.strip() for l in str(e).strip().splitlines()]
+    s = (' '.join(s[:2]) if s[0].endswith(':') else s[0]) if s else type(e).__name__
     return s if len(s) <= limit else s[:limit].rsplit(' ', 1)[0].rstrip(',;:') + '...'
 
 def _load_errors()->tuple:
-    "What loading a broken or wrong model raises: files, configs, JSON, weights (safetensors has its own error type)."
-    errs = [OSError, ValueError, RuntimeError, KeyError, EOFError]
+    "What loading a broken or wrong model raises: files, configs (bad values too), JSON, weights."
+    errs = [OSError, ValueError, RuntimeError, KeyError, EOFError, TypeError, AttributeError, IndexError]
     try: from safetensors import SafetensorError; errs.append(SafetensorError)
+    except ImportError: pass
+    try: from huggingface_hub.errors import StrictDataclassError; errs.append(StrictDataclassError)  # a config value of the wrong type
     except ImportError: pass
     return tuple(errs)
 
-def _hub_host()->tuple:
-    "(host, port) of the Hugging Face Hub endpoint (`HF_ENDPOINT`, default huggingface.co)."
-    try: from huggingface_hub.constants import ENDPOINT
-    except ImportError: ENDPOINT = os.environ.get('HF_ENDPOINT', 'https://huggingface.co')
-    u = urllib.parse.urlparse(ENDPOINT)
-    return u.hostname or 'huggingface.co', u.port or (80 if u.scheme == 'http' else 443)
-
-def _hub_reachable(timeout:float=3)->bool:
-    "Whether a TCP connection to the Hub opens within `timeout` seconds (the libraries retry for minutes)."
-    try: socket.create_connection(_hub_host(), timeout=timeout).close(); return True
-    except OSError: return False
+def _ours(e:BaseException)->bool:
+    "Whether `e` is the caller's mistake (a wrong keyword argument), not the folder's: it passes through unchanged."
+    return isinstance(e, TypeError) and 'keyword argument' in str(e)
 
 def _half(kwargs)->bool: return 'float16' in str(kwargs.get('torch_dtype', kwargs.get('dtype')))
 
@@ -57,7 +53,7 @@ def _call(cls, src, kwargs):
         return cls.from_pretrained(src, **kwargs)
     try: return cls.from_pretrained(src, variant='fp16', **kwargs)
     except _load_errors() as e:
-        if 'variant' not in str(e) and 'fp16' not in str(e): raise
+        if _ours(e) or ('variant' not in str(e) and 'fp16' not in str(e)): raise
     warnings.warn(f"diffedit: {src} has no fp16 weight files: loading the full ones and converting them", stacklevel=3)
     return cls.from_pretrained(src, **kwargs)
 
@@ -78,6 +74,116 @@ def _check_kind(obj, cls, name, what):
                             f"input channels, not {channels}); pass {want} Stable Diffusion model")
     return obj
 
+# %% ../nbs/07b_hub.ipynb #9701f6da
+@contextmanager
+def _report():
+    "Collect the log records of transformers and diffusers (warnings up) while loading; replay what they would have shown on success."
+    said, saved = [], []
+    class Keep(logging.Handler):
+        def emit(self, r): said.append(r)
+    keep = Keep(logging.WARNING)
+    for lg in map(logging.getLogger, ('transformers', 'diffusers')):
+        saved.append((lg, lg.level, lg.getEffectiveLevel(), lg.handlers[:]))
+        lg.handlers = [keep]; lg.setLevel(min(lg.getEffectiveLevel(), logging.WARNING))
+    def restore():
+        for lg, level, _, handlers in saved: lg.handlers = handlers; lg.setLevel(level)
+    try: yield said
+    except BaseException: restore(); raise  # our one line says it: not the libraries' lines too
+    restore()
+    for lg, _, shown, handlers in saved:
+        for r in said:
+            if r.name.split('.')[0] == lg.name and r.levelno >= shown:
+                for h in handlers: r.levelno >= h.level and h.handle(r)
+
+_ANSI = re.compile(r'\x1b\[[0-9;]*m')
+_DIFFUSERS = [(re.compile(r'Some weights of \S+ were not initialized from the model checkpoint at (\S+) and are newly initialized(?: because the shapes did not match)?: *\[([^\]]*)\]'), 'lacks'),
+              (re.compile(r'Some weights of the model checkpoint at (\S+) were not used when initializing \S+: *\s*\[([^\]]*)\]'), 'holds unknown weights')]
+
+def _gap(said:list)->str:
+    "What the load reports say is wrong with the weights ('' if nothing): the folder, the first key, how many."
+    for r in said:
+        m = _ANSI.sub('', r.getMessage())
+        if 'LOAD REPORT' in m:  # transformers: a table of key | status
+            where = m.split(' from: ', 1)[1].splitlines()[0].strip() if ' from: ' in m else 'the folder'
+            rows = [[c.strip() for c in l.split('|')] for l in m.splitlines() if l.count('|') >= 2]
+            for status, verb in (('MISSING', 'lacks'), ('UNEXPECTED', 'holds unknown weights'), ('MISMATCH', 'holds misshapen weights')):
+                keys = [r[0] for r in rows if r[1] == status]
+                if keys: return f"{where} {verb}: {keys[0]!r}" + (f" and {len(keys) - 1} more" if len(keys) > 1 else '')
+        for pat, verb in _DIFFUSERS:
+            if g := pat.search(m.replace('\n', ' ')):
+                keys = [k.strip(" '\"") for k in g[2].split(',') if k.strip(" '\"")]
+                return f"{g[1]} {verb}: {keys[0]!r}" + (f" and {len(keys) - 1} more" if len(keys) > 1 else '') if keys else f"{g[1]} {verb}"
+    return ''
+
+def _check_tokenizers(obj, name, what):
+    "Refuse a tokenizer that knows only its special tokens: its files were missing and the library built an empty one."
+    for tok in (obj, getattr(obj, 'tokenizer', None), getattr(obj, 'tokenizer_2', None)):
+        try: n, special = len(tok), len(set(tok.all_special_ids))
+        except (TypeError, AttributeError): continue
+        if n <= special:
+            raise DiffEditError(f"cannot load the {what} from {name!r}: its tokenizer knows no words (only its {n} special tokens), its files are missing "
+                                f"(tokenizer.json, or vocab.json and merges.txt); pass a complete saved {what}")
+
+# %% ../nbs/07b_hub.ipynb #79d6ef44
+def _check_folder(p:Path, name, what, kwargs):
+    "Refuse, naming the file, a model folder (and its sub-folders) with unreadable files, bad config JSON, or only `.bin` weights."
+    def bad(why): return DiffEditError(f"cannot load the {what} from {name!r}: {why}; pass the folder that save_pretrained wrote")
+    for d in [p, *sorted(q for q in p.iterdir() if q.is_dir() and not q.name.startswith('.'))]:
+        rel = '' if d == p else f'{d.name}/'
+        if not os.access(d, os.R_OK | os.X_OK): raise bad(f"{rel or 'the folder'} is not readable (permission denied)")
+        files = [f for f in d.iterdir() if f.is_file()]
+        for f in files:
+            if not os.access(f, os.R_OK): raise bad(f"{rel}{f.name} is not readable (permission denied); check its permissions")
+            if f.name.endswith('config.json') or f.name == 'model_index.json':
+                try: cfg = json.loads(f.read_text())
+                except (ValueError, UnicodeDecodeError) as e: raise bad(f"{rel}{f.name} is not valid JSON ({_first_line(e, 60)})") from None
+                if not isinstance(cfg, dict): raise bad(f"{rel}{f.name} holds a JSON {type(cfg).__name__}, not an object of settings")
+        ext = {f.suffix for f in files}
+        if kwargs.get('use_safetensors') and '.bin' in ext and '.safetensors' not in ext:
+            raise DiffEditError(f"cannot load the {what} from {name!r}: {rel or 'it'} holds only .bin (pickle) weights, and diffedit loads only "
+                                "safetensors (a pickle can run code): convert them with save_pretrained(..., safe_serialization=True)")
+
+# %% ../nbs/07b_hub.ipynb #4beb87c8
+def _endpoint()->str:
+    "The Hugging Face Hub's URL (`HF_ENDPOINT`, default https://huggingface.co)."
+    try: from huggingface_hub.constants import ENDPOINT
+    except ImportError: ENDPOINT = os.environ.get('HF_ENDPOINT', 'https://huggingface.co')
+    return ENDPOINT.rstrip('/')
+
+def _hub_host()->str: return urllib.parse.urlparse(_endpoint()).hostname or 'huggingface.co'
+
+def _hub_trouble(name:str, timeout:float=None)->str:
+    "Why the Hub cannot be asked for model `name` now, in words ('' if it answered, even 'no such model': the library says that)."
+    timeout = timeout or float(os.environ.get('DIFFEDIT_HUB_TIMEOUT', 10))
+    try: from huggingface_hub import get_token; token = get_token()
+    except ImportError: token = None
+    hub = f"the Hugging Face Hub ({_hub_host()})"
+    try: fetch(f"{_endpoint()}/api/models/{name}", timeout, 2**22, {'Authorization': f'Bearer {token}'} if token else None); return ''
+    except urllib.error.HTTPError as e:
+        if e.code < 500: return ''  # 401/404: private, gated or missing, which the library words best
+        return f"{hub} answered HTTP {e.code} {e.reason} (a server error, not a missing model: try again later)"
+    except TimeoutError: return f"{hub} did not answer within {timeout:g} s"
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        return f"{hub} cannot be reached ({getattr(e, 'reason', None) or e or type(e).__name__})"
+    except Exception: return ''  # an answer too big to be an error page
+
+# %% ../nbs/07b_hub.ipynb #1e0d20b4
+def _load(cls, src, kwargs, name, what, failed):
+    "`_call` with the libraries' reports read: incomplete weights and empty tokenizers refused; library errors -> `failed(e)`."
+    try:
+        with _report() as said:
+            obj = _call(cls, src, kwargs)
+            if gap := _gap(said):
+                fit = 'are incomplete' if ' lacks: ' in gap else 'do not match the model'
+                raise DiffEditError(f"cannot load the {what} from {name!r}: its weights {fit} ({gap}), which would give wrong results "
+                                    f"silently; pass a complete saved {what}")
+    except DiffEditError: raise
+    except _load_errors() as e:
+        if _ours(e): raise
+        raise failed(e) from None
+    _check_tokenizers(obj, name, what)
+    return _check_kind(obj, cls, name, what)
+
 def from_pretrained(cls,          # a class with `from_pretrained` (a transformers model/processor, a diffusers pipeline...)
                     id_or_path,   # a Hugging Face Hub id ('org/name') or a local folder
                     what:str=None, # what it is, for messages: 'CLIPSeg model'; None: named after `cls`
@@ -88,23 +194,21 @@ def from_pretrained(cls,          # a class with `from_pretrained` (a transforme
     p = Path(name).expanduser()
     if p.exists():
         if not p.is_dir(): raise DiffEditError(f"cannot load the {what} from {name!r}: it is a file, not a model folder; pass the folder that save_pretrained wrote")
-        try: return _check_kind(_call(cls, str(p), kwargs), cls, name, what)
-        except DiffEditError: raise
-        except _load_errors() as e:  # a missing file, a config transformers cannot recognise, corrupt weights
-            raise DiffEditError(f"cannot load the {what} from {name!r}: the folder is not a saved {what} ({_first_line(e)}); pass the folder that save_pretrained wrote") from None
+        _check_folder(p, name, what, kwargs)
+        return _load(cls, str(p), kwargs, name, what, lambda e: DiffEditError(  # a missing file, a config it cannot read, corrupt weights
+            f"cannot load the {what} from {name!r}: the folder is not a saved {what} ({_first_line(e)}); pass the folder that save_pretrained wrote"))
     if name.startswith(('.', '/', '~')) or name.count('/') > 1 or '\\' in name or not name.strip():
         raise DiffEditError(f"cannot load the {what} from {name!r}: no such folder (and it is not a Hugging Face Hub id like 'org/name'); check the path")
-    if not _offline(kwargs) and not _hub_reachable():  # fail in seconds, not after minutes of retries
-        try: return _check_kind(_call(cls, name, {**kwargs, 'local_files_only': True}), cls, name, what)  # downloaded before
-        except DiffEditError: raise
-        except _load_errors():
-            raise ArgError(f"cannot load the {what} {quoted(name)}: the Hugging Face Hub ({_hub_host()[0]}) cannot be reached and it was never downloaded; "
-                           "use the shipped toy models ({models_toy}), a local folder, or HF_HUB_OFFLINE=1 for models already downloaded") from None
-    try: return _check_kind(_call(cls, name, kwargs), cls, name, what)
-    except DiffEditError: raise
-    except _load_errors() as e:
-        if type(e).__name__ == 'HFValidationError':
-            raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not a valid Hugging Face Hub id ('org/name'); check the name") from None
-        if _offline(kwargs):
-            raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not in the local Hugging Face cache while offline (HF_HUB_OFFLINE=1); pass a local folder or go online") from None
-        raise DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and the Hugging Face Hub has no such model ({_first_line(e)}); check the id, or pass a local folder") from None
+    if not _offline(kwargs) and (why := _hub_trouble(name)):  # fail in seconds, not after minutes of retries
+        return _load(cls, name, {**kwargs, 'local_files_only': True}, name, what, lambda e: ArgError(  # unless it was downloaded before
+            f"cannot load the {what} {quoted(name)}: {why}, and it was never downloaded; "
+            "use the shipped toy models ({models_toy}), a local folder, or HF_HUB_OFFLINE=1 for models already downloaded"))
+    return _load(cls, name, kwargs, name, what, lambda e: _hub_error(e, name, what, kwargs))
+
+def _hub_error(e, name, what, kwargs)->DiffEditError:
+    "The line for a Hub id the library could not load."
+    if type(e).__name__ == 'HFValidationError':
+        return DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not a valid Hugging Face Hub id ('org/name'); check the name")
+    if _offline(kwargs):
+        return DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and not in the local Hugging Face cache while offline (HF_HUB_OFFLINE=1); pass a local folder or go online")
+    return DiffEditError(f"cannot load the {what} from {name!r}: not a model folder, and the Hugging Face Hub has no such model ({_first_line(e)}); check the id, or pass a local folder")

@@ -6,70 +6,101 @@ Docs: https://diffedit-dev.github.io/diffedit/inputs.html.md"""
 
 # %% ../nbs/07d_inputs.ipynb #ae16f79b
 from __future__ import annotations
-import io, os, warnings, urllib.request, urllib.error, urllib.parse
+import io, os, stat, sys, threading, unicodedata, warnings, http.client, socket, urllib.request, urllib.error, urllib.parse
 from pathlib import Path
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import DiffEditError, to_rgb
 from .settings import ArgError, quoted
 
 # %% auto #0
-__all__ = ['read_image', 'check_text']
+__all__ = ['fetch', 'read_image', 'read_mask', 'shorten', 'check_text']
 
 # %% ../nbs/07d_inputs.ipynb #7f4a27be
+def _recording(opened:list):
+    "urllib handlers whose connections are noted in `opened`, so that they can be closed from outside."
+    def conn(cls): return lambda host, **kw: opened.append(cls(host, **kw)) or opened[-1]
+    class H(urllib.request.HTTPHandler):
+        def http_open(self, req): return self.do_open(conn(http.client.HTTPConnection), req)
+    class S(urllib.request.HTTPSHandler):
+        def https_open(self, req): return self.do_open(conn(http.client.HTTPSConnection), req, context=self._context)
+    return H(), S()
+
+def fetch(url:str,              # an http(s):// URL
+          timeout:float=10,     # seconds for the whole request: connecting, headers and body
+          max_bytes:int=50*2**20, # refuse a larger answer (from Content-Length, and while reading)
+          headers:dict=None,    # extra request headers
+         )->bytes:              # the body; `urllib.error.HTTPError` for an error status, `TimeoutError` past the deadline
+    "GET `url` within one overall deadline, closing the connection when it passes."
+    opened, box, done = [], {}, threading.Event()
+    opener = urllib.request.build_opener(*_recording(opened))
+    req = urllib.request.Request(url, headers={'User-Agent': 'diffedit', **(headers or {})})
+    def work():
+        try:
+            with opener.open(req, timeout=timeout) as r:
+                n = r.headers.get('Content-Length')
+                if n is not None and n.isdigit() and int(n) > max_bytes: raise _TooBig(int(n))
+                buf = bytearray()
+                while not done.is_set() and (chunk := r.read1(64 * 1024)):
+                    buf += chunk
+                    if len(buf) > max_bytes: raise _TooBig(None)
+                box['data'] = bytes(buf)
+        except BaseException as e: box['error'] = e
+        finally: done.set()
+    threading.Thread(target=work, daemon=True, name='diffedit-fetch').start()
+    if not done.wait(timeout):
+        done.set()
+        for c in opened:  # unblocks the reader: it ends at once instead of lingering on a stalled server
+            try: c.sock and c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError: pass
+        raise TimeoutError(f'no complete answer within {timeout} s')
+    if 'error' in box: raise box['error']
+    return box['data']
+
+class _TooBig(Exception): "An answer larger than `max_bytes` (its Content-Length, if it gave one)."
+
 def _read_url(url:str, timeout:float, max_bytes:int)->bytes:
-    "Download `url` in chunks, failing clearly past `timeout` seconds or `max_bytes` bytes."
-    req = urllib.request.Request(url, headers={'User-Agent': 'diffedit'})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            n = r.headers.get('Content-Length')
-            if n is not None and n.isdigit() and int(n) > max_bytes:
-                raise DiffEditError(f"cannot read image {url!r}: it is {int(n)} bytes, larger than max_bytes={max_bytes}; download it yourself or raise max_bytes")
-            buf = bytearray()
-            while chunk := r.read(64 * 1024):
-                buf += chunk
-                if len(buf) > max_bytes:
-                    raise DiffEditError(f"cannot read image {url!r}: larger than max_bytes={max_bytes}; download it yourself or raise max_bytes")
-            return bytes(buf)
+    "`fetch` for a picture, with one-line errors."
+    try: return fetch(url, timeout, max_bytes)
+    except _TooBig as e:
+        size = f"it is {e.args[0]} bytes, " if e.args[0] else ''
+        raise DiffEditError(f"cannot read image {url!r}: {size}larger than max_bytes={max_bytes}; download it yourself or raise max_bytes") from None
     except urllib.error.HTTPError as e:
-        raise DiffEditError(f"cannot read image {url!r}: the server answered HTTP {e.code} {e.reason}; check the URL") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as e:
-        why = getattr(e, 'reason', e)
-        raise DiffEditError(f"cannot read image {url!r}: {why} (timeout={timeout}s); check the URL and your connection, or pass a local file") from None
+        kind = ' (a server error: try again later)' if e.code >= 500 else '; check the URL'
+        raise DiffEditError(f"cannot read image {url!r}: the server answered HTTP {e.code} {e.reason}{kind}") from None
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as e:
+        why = getattr(e, 'reason', None) or e or type(e).__name__
+        raise DiffEditError(f"cannot read image {url!r}: {why} (timeout={timeout}s for the whole download); check the URL and your connection, or pass a local file") from None
 
 # %% ../nbs/07d_inputs.ipynb #071009d1
 def read_image(src,                  # a path, an http(s):// or file:// URL, or a PIL image
-               timeout:float=10,     # seconds to wait for a URL
-               max_bytes:int=50*2**20, # refuse URLs larger than this (checked while downloading)
+               timeout:float=10,     # seconds for a whole URL download
+               max_bytes:int=50*2**20, # refuse URLs (and pipes) larger than this (checked while reading)
                max_pixels:int=None,  # refuse pictures with more pixels (checked before decoding); None: PIL's own limit
                background='white',   # what transparent pixels become ('black' for a mask painted on transparency)
               )->Image.Image:        # an upright 8-bit RGB image
     "`load_image` for pictures people hand in: limits checked before decoding, and a one-line `DiffEditError` for anything unreadable."
+    return to_rgb(_open(src, timeout, max_bytes, max_pixels), background)
+
+def _open(src, timeout=10, max_bytes=50*2**20, max_pixels=None)->Image.Image:
+    "`src` decoded and upright, in its own mode (16-bit, float, alpha kept)."
     if isinstance(src, Image.Image):
         _check_pixels(src, 'the picture given', max_pixels)
-        return to_rgb(ImageOps.exif_transpose(src.copy()), background)
+        return ImageOps.exif_transpose(src.copy())
     name = str(src)
     if not isinstance(src, (str, os.PathLike)):
         raise DiffEditError(f"cannot read image from a {type(src).__name__}: pass a path, a URL or a PIL image")
     if isinstance(src, str) and name.startswith('file://'):
         src = Path(urllib.request.url2pathname(urllib.parse.urlparse(name).path))
-    if isinstance(src, str) and name.lower().startswith(('http://', 'https://')):
-        data = io.BytesIO(_read_url(name, timeout, max_bytes))
-    else:
-        p = Path(src).expanduser()
-        if not name.strip(): raise DiffEditError("cannot read image '': the path is empty; name a picture file")
-        try: exists, is_dir = p.exists(), p.is_dir()
-        except OSError as e: raise DiffEditError(f"cannot read image {name[:80]!r}: {e.strerror}; check the path") from None
-        if not exists: raise DiffEditError(f"cannot read image {name!r}: no such file; check the path")
-        if is_dir: raise DiffEditError(f"cannot read image {name!r}: it is a folder, not an image file")
-        data = p
+    if isinstance(src, str) and name.lower().startswith(('http://', 'https://')): data = io.BytesIO(_read_url(name, timeout, max_bytes))
+    else: data = _read_file(Path(src).expanduser(), name, max_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # we check the size ourselves
-            with Image.open(data) as im:
+            with data, Image.open(data) as im:
                 _check_pixels(im, repr(name), max_pixels)
                 im.load()
-                im = ImageOps.exif_transpose(im)
-                return to_rgb(im, background)
+                return ImageOps.exif_transpose(im)
     except DiffEditError: raise
     except Image.DecompressionBombError as e:
         raise DiffEditError(f"cannot read image {name!r}: {e}; resize it first") from None
@@ -85,12 +116,98 @@ def _check_pixels(im, name, max_pixels):
         raise DiffEditError(f"the picture {name} is {w}x{h} ({w*h/1e6:.0f} megapixels), more than the {max_pixels/1e6:.0f} allowed; "
                             "shrink it first (edits work at 512 px anyway)")
 
+# %% ../nbs/07d_inputs.ipynb #829a5be9
+_STREAMS = {}  # (device, inode) of a pipe read before -> its bytes
+
+def _read_file(p:Path, name:str, max_bytes:int):
+    "An open binary file for path `p` (a pipe's bytes, read once), or a one-line `DiffEditError`."
+    if not name.strip(): raise DiffEditError("cannot read image '': the path is empty; name a picture file")
+    try: st = os.stat(p)
+    except FileNotFoundError: raise DiffEditError(f"cannot read image {name!r}: no such file; check the path") from None
+    except OSError as e: raise DiffEditError(f"cannot read image {name[:80]!r}: {e.strerror}; check the path") from None
+    if stat.S_ISDIR(st.st_mode): raise DiffEditError(f"cannot read image {name!r}: it is a folder, not an image file")
+    try: f = open(p, 'rb')
+    except PermissionError: raise DiffEditError(f"cannot read image {name!r}: permission denied (you may not read this file); check its permissions") from None
+    except OSError as e: raise DiffEditError(f"cannot read image {name[:80]!r}: {e.strerror}; check the path") from None
+    if stat.S_ISREG(st.st_mode): return f
+    key = (st.st_dev, st.st_ino)
+    with f:
+        if f.isatty(): raise DiffEditError(f"cannot read image {name!r}: it is a terminal; pipe a picture into it, e.g. < photo.png")
+        if key not in _STREAMS:
+            data = f.read(max_bytes + 1)
+            if len(data) > max_bytes: raise DiffEditError(f"cannot read image {name!r}: larger than max_bytes={max_bytes}")
+            _STREAMS[key] = data
+    return io.BytesIO(_STREAMS[key])
+
+# %% ../nbs/07d_inputs.ipynb #2fc2c0d9
+def _by_range(a:np.ndarray, top=None)->np.ndarray:
+    "Numbers as [0,1] floats by their range: 0-1, 0-255 or 0-65535 (`top` if the type says)."
+    if a.dtype == bool: return a.astype(np.float32)
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise DiffEditError(f"the mask holds {a.dtype} values: pass numbers or booleans")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all(): raise DiffEditError("the mask holds NaN or infinite values: pass finite numbers")
+    if a.size and a.min() < 0: raise DiffEditError(f"the mask holds negative values (down to {a.min():g}): pass 0 for keep, the top of its range for edit")
+    hi = a.max(initial=0)
+    return a / (top or (1 if hi <= 1 else 255 if hi <= 255 else 65535 if hi <= 65535 else hi))
+
+def _soft(m)->np.ndarray:
+    "A mask (PIL image in any mode, numpy or torch array) as (H,W) floats in [0,1]; transparent is keep."
+    if isinstance(m, Image.Image):
+        if 'A' in m.mode or 'a' in m.mode or (m.mode == 'P' and 'transparency' in m.info):
+            a = np.asarray(m.convert('RGBA'))
+            return (np.asarray(m.convert('RGBA').convert('L')) / 255.) * (a[..., 3] > 0)  # painted at any opacity counts
+        if m.mode in ('I', 'F') or m.mode.startswith('I;16'): return _by_range(np.asarray(m), 65535 if m.mode.startswith('I;16') else None)
+        return np.asarray(m.convert('L')) / 255.
+    a = np.asarray(m.detach().cpu().float() if hasattr(m, 'detach') else m)
+    a = np.squeeze(a)
+    if a.ndim != 2: raise DiffEditError(f"a mask must be one (H,W) array, got shape {a.shape}")
+    return _by_range(a, 65535 if a.dtype == np.uint16 else None)
+
+def read_mask(src,         # a path, URL or PIL image (white = edit, transparent = keep), or an array (bool or numbers)
+              size=None,   # (width, height) of the picture it is for; None: the mask's own
+             )->np.ndarray: # (H,W) bool, True = edit
+    "A user's mask as a bool array, each numeric type read by its range, refusing an empty one."
+    if isinstance(src, (str, os.PathLike, Image.Image)):
+        from diffedit.settings import MAX_PIXELS
+        try: src = _open(src, max_pixels=MAX_PIXELS)
+        except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
+    m = _soft(src)
+    if size is not None and (m.shape[1], m.shape[0]) != tuple(size):
+        (w, h), (mw, mh) = size, (m.shape[1], m.shape[0])
+        if abs(w/h - mw/mh) > 0.01 * w/h: raise DiffEditError(f"the mask is {mw}x{mh} but the image is {w}x{h}: pass a mask with the image's shape")
+        m = np.asarray(Image.fromarray(m.astype(np.float32)).resize((w, h), Image.BILINEAR))
+    m = m > 0.5
+    if not m.any():
+        from diffedit.smooth import EmptyMaskError
+        raise EmptyMaskError("the mask is empty (all black or transparent): paint white where the picture should change")
+    return m
+
 # %% ../nbs/07d_inputs.ipynb #e9f77b28
+def shorten(s:str, limit:int=60)->str:
+    "`s`, or its first words and '...' when longer than `limit` (for messages that quote a prompt)."
+    return s if len(s) <= limit else s[:limit].rsplit(' ', 1)[0][:limit] + '...'
+
+def _text(name, s, eg)->str:
+    "One prompt as clean text: other types refused by type, bytes a terminal sent in another encoding decoded or refused."
+    if isinstance(s, (bytes, bytearray)): raise ArgError(f"the {name} prompt is bytes, not text: decode it first, e.g. .decode('utf-8')")
+    if not isinstance(s, str): raise ArgError(f"the {name} prompt is of type {type(s).__name__}, not text: pass one string, e.g. {eg!r}")
+    try: s.encode('utf-8')
+    except UnicodeEncodeError:  # bytes Python could not decode (surrogate-escaped), or a lone surrogate
+        try: raw = s.encode('utf-8', 'surrogateescape')
+        except UnicodeEncodeError as e: raise ArgError(f"the {name} prompt holds a lone surrogate (U+{ord(s[e.start]):04X} at position {e.start}), not text") from None
+        try: s = raw.decode('utf-8')
+        except UnicodeDecodeError as e:
+            raise ArgError(f"the {name} prompt is not UTF-8 (byte 0x{raw[e.start]:02x} at position {e.start}, e.g. a Latin-1 terminal's 'é'): "
+                           "set the terminal to UTF-8 (LANG=C.UTF-8) and type it again") from None
+    if not any(not c.isspace() and unicodedata.category(c) not in ('Cf', 'Cc') for c in s):  # zero-width spaces, controls
+        why = ' (only invisible characters)' if s.strip() else ''
+        raise ArgError(f"the {name} prompt is empty{why}: describe {'the object to change' if name == 'source' else 'the result'} with {{{name}}}, e.g. {eg!r}")
+    return s.strip().strip('\u200b\u200c\u200d\u2060\ufeff').strip()
+
 def check_text(source, target)->tuple:
     "The two prompts, stripped: non-empty strings that differ."
-    for name, s, eg in (('source', source, 'a horse'), ('target', target, 'a zebra')):
-        if not isinstance(s, str) or not s.strip():
-            raise ArgError(f"the {name} prompt is empty: describe {'the object to change' if name == 'source' else 'the result'} with {{{name}}}, e.g. {eg!r}")
-    if source.strip().lower() == target.strip().lower():
-        raise ArgError(f"{{source}} and {{target}} are the same ({quoted(source.strip())}): say what the picture should become")
-    return source.strip(), target.strip()
+    source, target = _text('source', source, 'a horse'), _text('target', target, 'a zebra')
+    if source.lower() == target.lower():
+        raise ArgError(f"{{source}} and {{target}} are the same ({quoted(shorten(source))}): say what the picture should become")
+    return source, target

@@ -174,13 +174,60 @@ FAULTS = {  # case: (driver setup, exit code, words)
     'CUDA out of memory': (hook(MOD('diffedit.edit'), 'inpaint', 1, "raise __import__('torch').cuda.OutOfMemoryError('CUDA out of memory')"),
                            1, ['--batch-size', '--size']),
 }
-STAGES = {'load': (MOD('diffedit.edit'), '_load', 1), 'mask': (MOD('diffedit.edit'), '_mask', 1), 'repaint': (MOD('diffedit.edit'), '_repaint', 1),
+STAGES = {'load': (MOD('diffedit.edit'), '_prepare', 1), 'mask': (MOD('diffedit.edit'), 'mask_maps', 1), 'repaint': (MOD('diffedit.edit'), 'repaint', 1),
           'write': (MOD('diffedit.edit'), '_png', 1), 'commit': (MOD('os'), 'replace', 3)}  # commit: after two of the old files moved aside
 for stage, (obj, fn, when) in STAGES.items():
     FAULTS[f'SIGTERM at {stage}'] = (hook(obj, fn, when, 'os.kill(os.getpid(), signal.SIGTERM)'), 143, 'terminated')
 for stage in ('repaint', 'commit'):
     obj, fn, when = STAGES[stage]
     FAULTS[f'SIGINT at {stage}'] = (hook(obj, fn, when, 'os.kill(os.getpid(), signal.SIGINT)'), 130, 'interrupted')
+
+def broken_models(d:Path)->dict:
+    "Copies of the toy models, each broken one way (issue 19, kinds 1, 9, 10): {case: (extra arguments, words the line must hold)}."
+    import torch
+    from safetensors.torch import load_file, save_file
+    from diffedit.toy import TOY_MODELS
+    def cp(src, name): shutil.copytree(TOY_MODELS/src, d/name); return d/name
+    def edit_weights(f, drop=lambda k: False, add=None):
+        sd = {k: v for k, v in load_file(f).items() if not drop(k)}; save_file({**sd, **(add or {})}, f, metadata={'format': 'pt'})
+    edit_weights(cp('clipseg', 'seg-no-decoder')/'model.safetensors', lambda k: k.startswith('decoder.'))
+    te = cp('inpaint', 'te-missing')/'text_encoder'/'model.safetensors'; first = sorted(load_file(te))[5]
+    edit_weights(te, lambda k: k == first)
+    edit_weights(cp('inpaint', 'te-extra')/'text_encoder'/'model.safetensors', add={'bogus.weight': torch.zeros(2)})
+    os.remove(cp('inpaint', 'no-tokenizer')/'tokenizer'/'tokenizer.json')
+    os.remove(cp('clipseg', 'seg-no-tokenizer')/'tokenizer.json')
+    un = cp('inpaint', 'unet-missing')/'unet'/'diffusion_pytorch_model.safetensors'; first = sorted(load_file(un))[3]
+    edit_weights(un, lambda k: k == first)
+    un = cp('inpaint', 'unet-bin')/'unet'/'diffusion_pytorch_model.safetensors'; torch.save(load_file(un), un.with_suffix('.bin')); os.remove(un)
+    c = cp('clipseg', 'cfg-abc')/'config.json'; j = json.loads(c.read_text()); j['text_config']['hidden_size'] = 'abc'; c.write_text(json.dumps(j))
+    (cp('clipseg', 'cfg-list')/'config.json').write_text('[1, 2]')
+    c = cp('inpaint', 'unet-cfg-abc')/'unet'/'config.json'; j = json.loads(c.read_text()); j['cross_attention_dim'] = 'abc'; c.write_text(json.dumps(j))
+    cp('clipseg', 'unreadable')
+    seg, inp = '--seg-model', '--inpaint-model'
+    return {'CLIPSeg without its decoder weights': ([seg, d/'seg-no-decoder'], ['incomplete', 'decoder.']),
+            'a text encoder missing one tensor': ([inp, d/'te-missing'], ['incomplete', 'text_encoder', 'lacks']),
+            'a text encoder with an unknown tensor': ([inp, d/'te-extra'], ['bogus.weight', 'unknown weights']),
+            'a pipeline without tokenizer.json': ([inp, d/'no-tokenizer'], ['tokenizer', 'no-tokenizer']),
+            'CLIPSeg without tokenizer.json': ([seg, d/'seg-no-tokenizer'], ['tokenizer', 'seg-no-tokenizer']),
+            'a UNet missing one tensor': ([inp, d/'unet-missing'], ['incomplete', 'unet']),
+            'a UNet stored only as .bin': ([inp, d/'unet-bin'], ['.bin', 'unet/']),
+            'a config value of the wrong type': ([seg, d/'cfg-abc'], ['hidden_size', 'cfg-abc']),
+            'a config that is a JSON list': ([seg, d/'cfg-list'], ['config.json', 'JSON list']),
+            'a UNet config value of the wrong type': ([inp, d/'unet-cfg-abc'], ['unet-cfg-abc', 'cannot load the inpainting model']),
+            'an unreadable model.safetensors': ([seg, d/'unreadable'], ['model.safetensors is not readable', 'permission'])}
+
+# tests run as root, whom file permissions do not stop: the unreadable file is simulated where the package asks, and where it opens
+UNREADABLE = '''
+import builtins
+real_access, real_open = os.access, builtins.open
+def no(p): return str(p).endswith('unreadable/model.safetensors')
+os.access = lambda p, *a, **k: False if no(p) else real_access(p, *a, **k)
+def opener(f, *a, **k):
+    if no(f): raise PermissionError(13, 'Permission denied', str(f))
+    return real_open(f, *a, **k)
+builtins.open = opener
+def undo(): os.access = real_access; builtins.open = real_open
+'''
 
 @pytest.fixture(scope='module')
 def batch(w, tmp_path_factory):
@@ -203,7 +250,9 @@ def batch(w, tmp_path_factory):
            'a CLIPSeg folder as --inpaint-model': (['--inpaint-model', TOY_MODELS/'clipseg'], 'cannot load the inpainting model'),
            'a Hub id not downloaded, offline': (['--seg-model', 'nobody/no-such-clipseg'], 'HF_HUB_OFFLINE=1'),
            'mask empty at threshold 1': (['--threshold', '1'], 'mask is empty')}
-    cases += [dict(name=k, args=base(w, '-n', '1', *fast, *extra, out=d/f'bad{i}')) for i, (k, (extra, _)) in enumerate(bad.items())]
+    bad.update({k: (extra, words) for k, (extra, words) in broken_models(d/'broken').items()})  # issue 19, kinds 1 and 9
+    cases += [dict(name=k, args=base(w, '-n', '1', *fast, *extra, out=d/f'bad{i}'), setup=UNREADABLE if 'unreadable' in k else '')
+              for i, (k, (extra, _)) in enumerate(bad.items())]
     for c in cases: c['args'] = [str(a) for a in c['args']]
     (d/'cases.json').write_text(json.dumps(cases))
     # the fault cases run in copies of a previous edit's folder (made by the first case): copy it there when it exists
@@ -264,9 +313,11 @@ def test_long_prompt_recorded(batch):
 def test_bad_models(batch):
     "Corrupt weights (SafetensorError), no model, a model of the wrong kind, an uncached Hub id: one line each, nothing written."
     d, res, bad = batch
+    wrong = {}
     for i, (k, (_, words)) in enumerate(bad.items()):
-        one_line(R(res[k]), 1, words)
-        assert not (d/f'bad{i}').exists(), k
+        try: one_line(R(res[k]), 1, words); assert not (d/f'bad{i}').exists(), 'wrote files'
+        except AssertionError as e: wrong[k] = str(e)[:300]
+    assert not wrong, wrong  # every case that does not hold, by name
 
 
 # ---------------------------------------------------------------- runs that need their own process
@@ -290,7 +341,7 @@ def test_never_overwrites_input_or_mask(w, tmp_path):
 
 def test_two_runs_one_folder(w, tmp_path):
     "The second run fails at once (the folder is reserved); the first writes its whole set."
-    slow = hook(MOD('diffedit.edit'), '_repaint', 1, '__import__("time").sleep(3)').replace("obj = ", "import diffedit.edit\nobj = ")
+    slow = hook(MOD('diffedit.edit'), 'repaint', 1, '__import__("time").sleep(3)').replace("obj = ", "import diffedit.edit\nobj = ")
     out = tmp_path/'out'
     first = run(*base(w, '-n', '1', '--steps', '2', out=out), setup=slow, wait=False)
     for _ in range(1200):
@@ -422,3 +473,162 @@ def test_out_symlinks(tmp_path, case, words):
     with pytest.raises(DiffEditError) as e: OutDir(out, _names(1), input=tmp_path/'in.png')
     assert words in str(e.value) and 'another diffedit run' not in str(e.value), str(e.value)
     assert sorted(os.listdir(tmp_path)) == sorted(['in.png', out.name if case != 'parent a link to a missing drive' else 'link'])
+
+# ---------------------------------------------------------------- kind 2: one deadline for every network read
+@pytest.fixture(scope='module')
+def bad_servers():
+    "Servers on 127.0.0.1 that misbehave: HTTP 500 to everything, a body or headers one byte at a time, and a black hole (never accepts)."
+    import http.server, socket, threading
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a): pass
+        def do_GET(self):
+            try:
+                if self.path.startswith('/drip-head'):
+                    for b in b'HTTP/1.1 200 OK\r\n': self.wfile.write(bytes([b])); self.wfile.flush(); time.sleep(0.25)
+                elif self.path.startswith('/drip'):
+                    self.send_response(200); self.send_header('Content-Type', 'image/png'); self.end_headers()
+                    for _ in range(40): self.wfile.write(b'\x89'); self.wfile.flush(); time.sleep(0.25)  # 10 s at most
+                else: self.send_error(500, 'Internal Server Error')
+            except OSError: pass  # the client gave up: expected
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+        def handle_error(self, *a): pass
+    s = Server(('127.0.0.1', 0), Handler)
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+    hole = socket.socket(); hole.bind(('127.0.0.1', 0)); hole.listen(64)  # connections complete in the backlog, nothing answers
+    yield f'http://127.0.0.1:{s.server_address[1]}', f'http://127.0.0.1:{hole.getsockname()[1]}'
+    s.shutdown(); s.server_close(); hole.close()
+
+def _within(seconds, f):
+    "Run `f` in a thread; fail if it has not returned after `seconds` (old code hung for minutes); return what it raised."
+    import threading
+    box = {}
+    def go():
+        try: f()
+        except BaseException as e: box['e'] = e
+    t = threading.Thread(target=go, daemon=True); t0 = time.time(); t.start(); t.join(seconds)
+    assert not t.is_alive(), f'still waiting after {seconds} s'
+    return box.get('e'), time.time() - t0
+
+@pytest.mark.parametrize('where,path,words', [('server', '/x', 'a server error'), ('hole', '', 'did not answer within 2 s'),
+                                              ('server', '/drip-head', 'did not answer within 2 s')])
+def test_hub_deadline(bad_servers, monkeypatch, where, path, words):
+    "Online, the Hub endpoint answering HTTP 500, never answering, or answering byte by byte: one line in seconds saying which."
+    import huggingface_hub.constants as hc
+    from transformers import AutoConfig
+    from diffedit.hub import from_pretrained
+    url = (bad_servers[0] if where == 'server' else bad_servers[1]) + path
+    monkeypatch.delenv('HF_HUB_OFFLINE', raising=False); monkeypatch.delenv('TRANSFORMERS_OFFLINE', raising=False)
+    monkeypatch.setattr(hc, 'HF_HUB_OFFLINE', False); monkeypatch.setattr(hc, 'ENDPOINT', url)
+    monkeypatch.setenv('DIFFEDIT_HUB_TIMEOUT', '2')
+    e, took = _within(20, lambda: from_pretrained(AutoConfig, 'nobody/no-such-model', 'test model'))
+    assert e is not None and type(e).__name__ == 'ArgError', repr(e)
+    msg = str(e)
+    assert words in msg and 'no such model' not in msg and 'HF_HUB_OFFLINE=1' in msg and '\n' not in msg, msg
+    assert took < 6, took
+
+@pytest.mark.parametrize('path', ['/drip', '/drip-head'])
+def test_url_picture_deadline(bad_servers, path):
+    "A picture URL sending a byte at a time: refused when the whole download's deadline passes, not after the server gives up."
+    from diffedit.core import DiffEditError
+    from diffedit.inputs import read_image
+    e, took = _within(20, lambda: read_image(bad_servers[0] + path, timeout=1))
+    assert isinstance(e, DiffEditError) and 'timeout=1s for the whole download' in str(e), repr(e)
+    assert took < 3, took
+
+def test_url_server_error(bad_servers):
+    from diffedit.core import DiffEditError
+    from diffedit.inputs import read_image
+    with pytest.raises(DiffEditError, match='HTTP 500.*server error'): read_image(bad_servers[0] + '/pic.png', timeout=2)
+
+# ---------------------------------------------------------------- kind 6: masks by their range, prompts by their type
+def _masks(d):
+    "The same 32x32 square in a 64x64 mask, in every numeric type and file format a user may hand in."
+    sq = np.zeros((64, 64), bool); sq[8:40, 8:40] = True
+    Image.fromarray((sq * 65535).astype(np.uint16)).save(d/'m16.png')                    # a 16-bit PNG
+    Image.fromarray((sq * 255).astype(np.float32)).save(d/'mf.tif')                      # float, 0-255
+    p = Image.new('RGBA', (64, 64), (0, 0, 0, 0)); p.paste((255, 255, 255, 110), (8, 8, 40, 40)); p.save(d/'m43.png')  # white at 43%
+    return sq, {'16-bit PNG': d/'m16.png', 'float 0-255 TIFF': d/'mf.tif', 'painted at 43% opacity': d/'m43.png',
+                'uint16 array': (sq * 65535).astype(np.uint16), 'float 0-255 array': (sq * 255.).astype(np.float32),
+                'uint8 0/1 array': sq.astype(np.uint8), 'int64 0-255 array': sq.astype(np.int64) * 255, 'bool array': sq,
+                'float 0-1 array': sq.astype(np.float64), 'torch float 0-255': 'torch'}
+
+def test_read_mask_by_range(tmp_path):
+    "Every numeric type is read by its range: the square, not 99.7% white or an empty mask."
+    import torch
+    from diffedit.inputs import read_mask
+    sq, cases = _masks(tmp_path)
+    for name, m in cases.items():
+        if m == 'torch' if isinstance(m, str) else False: m = torch.from_numpy(sq.astype(np.float32) * 255)
+        got = read_mask(m, (64, 64))
+        assert got.dtype == bool and got.shape == (64, 64) and (got == sq).all(), (name, got.mean())
+    assert read_mask(cases['16-bit PNG'], (128, 128)).sum() == 4 * sq.sum()  # brought to the picture's size
+
+def test_read_mask_refusals(tmp_path):
+    from diffedit.core import DiffEditError
+    from diffedit.inputs import read_mask
+    for m, words in [(np.zeros((8, 8), np.uint16), 'empty'), (np.full((8, 8), np.nan), 'NaN'), (np.array([['a', 'b'], ['c', 'd']]), 'numbers'),
+                     (np.zeros((8, 8, 2, 2)), 'shape'), (tmp_path/'none.png', 'the mask: cannot read')]:
+        with pytest.raises(DiffEditError, match=words): read_mask(m, (8, 8))
+
+@pytest.mark.parametrize('source,words', [(b'a horse', 'bytes, not text'), (['a horse'], 'of type list, not text'), (3, 'of type int, not text'),
+                                          ('\u200b\u200b \u2060', 'only invisible characters'), ('a \ud800 horse', 'lone surrogate'),
+                                          ('a caf\udce9 horse', 'not UTF-8')])
+def test_prompt_types(source, words):
+    "Prompts of another type refused by type (not called empty); text that is not text refused in one line."
+    from diffedit.inputs import check_text
+    from diffedit.settings import ArgError
+    with pytest.raises(ArgError) as e: check_text(source, 'a zebra')
+    assert words in str(e.value) and '\n' not in str(e.value), str(e.value)
+
+def test_prompt_decoding_and_quoting():
+    "UTF-8 bytes that arrived as surrogates are decoded; a message quoting a 10,000-character prompt cuts it."
+    from diffedit.inputs import check_text
+    from diffedit.settings import ArgError
+    assert check_text('a caf\udcc3\udca9 horse', 'a zebra') == ('a café horse', 'a zebra')
+    with pytest.raises(ArgError) as e: check_text('horse ' * 1700, 'HORSE ' * 1700)
+    assert len(str(e.value)) < 200
+
+def test_latin1_terminal_prompt(w):
+    "A prompt typed in a Latin-1 terminal (bytes that are not UTF-8): one line, before torch, not a TypeError."
+    args = [os.fsencode(str(a)) for a in base(w, out=w/'latin1')]
+    args[3] = b'a caf\xe9 horse'
+    r = subprocess.run([sys.executable.encode(), b'-c', DRIVER.format(setup='').encode(), *args], env=ENV, capture_output=True, timeout=120)
+    r = subprocess.CompletedProcess(r.args, r.returncode, r.stdout.decode(), r.stderr.decode())
+    one_line(r, 1, ['source prompt is not UTF-8', '0xe9'])
+    assert r.stdout.strip() == 'NOTORCH' and not (w/'latin1').exists()
+
+# ---------------------------------------------------------------- kind 8: pictures read once (pipes, /dev/stdin)
+def test_picture_from_a_pipe_read_twice(w):
+    "A picture from a pipe is read once: the check before the models and the edit's own read see the same bytes."
+    import threading
+    from diffedit.inputs import read_image
+    data = (w/'in.png').read_bytes()
+    r, wfd = os.pipe()
+    threading.Thread(target=lambda: (os.write(wfd, data), os.close(wfd)), daemon=True).start()
+    try:
+        a, b = read_image(f'/dev/fd/{r}'), read_image(f'/dev/fd/{r}')
+    finally: os.close(r)
+    assert (np.asarray(a) == np.asarray(Image.open(w/'in.png').convert('RGB'))).all() and (np.asarray(b) == np.asarray(a)).all()
+
+def test_cli_edit_from_stdin(w, tmp_path):
+    "`cat in.png | diffedit edit /dev/stdin ...` writes the edit (it said 'not an image file')."
+    args = base(w, '-n', '1', '--steps', '2', out=tmp_path/'o'); args[1] = '/dev/stdin'
+    cmd = [sys.executable, '-c', DRIVER.format(setup=''), *[str(a) for a in args]]
+    r = subprocess.run(cmd, env=ENV, input=(w/'in.png').read_bytes(), capture_output=True, timeout=300)  # a pipe, as `cat in.png |`
+    assert r.returncode == 0, r.stderr.decode()
+    assert sorted(os.listdir(tmp_path/'o')) == ['edit.json', 'edit_0_seed0.png', 'grid.png', 'mask.png']
+
+# ---------------------------------------------------------------- kind 10: unreadable, not corrupt
+def test_unreadable_picture_is_not_corrupt(w, monkeypatch):
+    "A picture we may not read (simulated: tests run as root, whom permissions do not stop): 'permission denied', not 'corrupt'."
+    import builtins
+    from diffedit.core import DiffEditError
+    from diffedit.inputs import read_image
+    real = builtins.open
+    def denied(f, *a, **k):
+        if str(f).endswith('in.png'): raise PermissionError(13, 'Permission denied', str(f))
+        return real(f, *a, **k)
+    monkeypatch.setattr(builtins, 'open', denied)
+    with pytest.raises(DiffEditError) as e: read_image(w/'in.png')
+    assert 'permission denied' in str(e.value) and 'corrupt' not in str(e.value), str(e.value)
