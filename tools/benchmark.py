@@ -5,6 +5,7 @@
     python tools/benchmark.py --gpu --standins DIR   # the same on full-size random stand-ins (tools/standins.py), offline
     python tools/benchmark.py --host                 # 12 MP host row on one CPU core, this checkout
     python tools/benchmark.py --host --tree /tmp/before --tree .   # the same row for several checkouts, paired
+    python tools/benchmark.py --batch                # 200 toy items: `diffedit batch` vs one `diffedit edit` per item vs an edit() loop
 
 Rows, ours vs diffusers on the same loaded components, image, prompts, steps, guidance and seeds:
 - seed method, inpaint step: `diffedit.inpaint.inpaint` vs `StableDiffusionInpaintPipeline` (`num_images_per_prompt=n`).
@@ -25,10 +26,17 @@ paste-back of the 3 variations, saving every file. `--tree DIR` measures another
 first on sys.path), e.g. `git worktree add /tmp/before 3421274` for the code before the work-size changes.
 Budget: everything but the models' forward passes under 1 s.
 
+The batch rows (--batch): toy items (64 px held-out scenes, "a COLOUR SHAPE" -> the same shape in red, n=1, the toy preset's
+20 steps unless --steps, the shipped toy models, CPU), each side a fresh process timed from start to exit, so each pays its own
+imports: `python -m diffedit.batch` on all --items; one `diffedit edit` call per item on the first --cli-items (each call imports
+torch and loads the models again); `edit()` + `EditResult.save` in a Python loop over all items, models loaded once; the batch under
+`torchrun --nproc-per-node 2`, whose pictures are compared byte for byte with one process run with `--threads 1` (torchrun gives each
+process one thread; CPU sums in another order with another thread count) and with the default one-process run.
+
 Random weights: the pictures are noise, the work is the real work. Nothing is downloaded except with --gpu and no --standins
 (the real checkpoints from the Hugging Face Hub).
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,8 +75,8 @@ def _ratio(v): return f"{statistics.median(v):.3f} ({min(v):.2f}-{max(v):.2f})"
 def _ids(a, tmp, build=True)->dict:
     "Model ids: the sd15 preset's with --gpu or --standins (real, or stand-ins via HF_HUB_CACHE); else tiny random folders in `tmp`."
     if a.gpu or a.standins:
-        from diffedit.edit import PRESETS
-        return {k: PRESETS['sd15'][f'{k}_model'] for k in ('seg', 'inpaint', 'sd')}
+        from diffedit.settings import PRESETS
+        return {k: getattr(PRESETS['sd15'], f'{k}_model') for k in ('seg', 'inpaint', 'sd')}
     if build:
         from diffedit.tiny import tiny_clipseg, tiny_inpaint, tiny_sd
         tiny_clipseg(tmp/'seg'); tiny_inpaint(tmp/'inpaint'); tiny_sd(tmp/'sd')
@@ -246,10 +254,8 @@ def host_child(a):
         def set_progress_bar_config(self, **kw): pass
     timed = Timed(proc)
     seg = ClipSeg(model=FakeCLIPSeg(), processor=timed, device=torch.device('cpu'), dtype=torch.float32)
-    E._LOADERS['seg'] = lambda *args, **kw: seg
-    E._LOADERS['inpaint'] = lambda *args, **kw: FakePipe()
     E.inpaint = lambda pipe, image, mask, prompt, negative_prompt=None, seeds=(0,), **kw: [ImageOps.invert(image.convert('RGB')) for _ in seeds]
-    models = E.Models('sd15', device='cpu')
+    models = E.Models('sd15', device='cpu', seg=seg, inpaint=FakePipe())  # components passed in: nothing loads
     runs = []
     with tempfile.TemporaryDirectory() as d:
         for i in range(a.repeats + 1):  # the first is a warm-up
@@ -300,6 +306,84 @@ def _describe(tree)->str:
     dirty = subprocess.run(['git', '-C', tree, 'status', '--porcelain', '--', 'diffedit'], capture_output=True, text=True).stdout.strip()
     return f"{Path(tree).name}@{rev}{'+changes' if dirty else ''}"
 
+# ---------------------------------------------------------------- --batch: many items, one process or two, against one call per item
+_LOOP = """
+import csv, json, sys, time
+from pathlib import Path
+from diffedit.core import quiet_libraries; quiet_libraries(False)
+from diffedit.edit import edit, Models
+m, out, steps = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+models = Models('toy', device='cpu')
+t = time.perf_counter()
+for r in csv.DictReader(open(m)):
+    res = edit(m.parent/r['image'], r['source'], r['target'], n=1, seed=int(r['seed']), models=models, num_inference_steps=steps, progress=False)
+    res.save(out/Path(r['image']).stem)
+print(json.dumps(dict(loop=time.perf_counter() - t)))
+"""
+
+def _toy_manifest(d:Path, n:int)->Path:
+    "`n` toy recolouring items (held-out scenes), pictures beside the manifest."
+    import csv
+    from diffedit.toy import toy_scene, caption, EVAL_SEED0
+    rows = []
+    for i in range(n):
+        s = toy_scene(EVAL_SEED0 + i, size=64); s.image.save(d/f'scene{i:03d}.png')
+        c, sh = s.objects[0]
+        rows.append(dict(image=f'scene{i:03d}.png', source=s.captions[0], target=caption('red' if c != 'red' else 'blue', sh), seed=i))
+    with open(d/'edits.csv', 'w', newline='') as f:
+        w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
+    return d/'edits.csv'
+
+def _timed(cmd, **kw)->tuple:
+    t = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'}, **kw)
+    if r.returncode not in (0,): sys.exit(f"benchmark: {' '.join(map(str, cmd[:4]))} ... failed ({r.returncode}): {r.stderr[-2000:]}")
+    return time.perf_counter() - t, r
+
+def _pictures(out:Path)->dict:
+    import hashlib
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob('*/*.png')) if p.parent.name != 'thumbs'}
+
+def batch_rows(a):
+    "Items per second of `diffedit batch` (one and two processes), one `diffedit edit` per item, and an `edit()` loop."
+    sys.path.insert(0, str(ROOT))
+    tmp = Path(tempfile.mkdtemp())
+    m = _toy_manifest(tmp, a.items)
+    steps, py = a.steps, sys.executable
+    flags = ['--models', 'toy', '--device', 'cpu', '-n', '1', '--steps', str(steps), '--no-progress']
+    res = {}
+    t, _ = _timed([py, '-m', 'diffedit.batch', m, '--out', tmp/'batch', *flags]); res['batch'] = (a.items, t)
+    t, r = _timed([py, '-c', _LOOP, m, tmp/'loop', str(steps)]); res['loop'] = (a.items, t, json.loads(r.stdout.strip().splitlines()[-1])['loop'])
+    import csv
+    rows = list(csv.DictReader(open(m)))[:a.cli_items]
+    cli = [str(Path(py).parent/'diffedit')] if (Path(py).parent/'diffedit').exists() else [py, '-m', 'diffedit.cli']
+    t0 = time.perf_counter()
+    for r in rows:
+        _timed([*cli, 'edit', tmp/r['image'], '--source', r['source'], '--target', r['target'], '-n', '1', '--seed', r['seed'],
+                '--steps', str(steps), '--models', 'toy', '--device', 'cpu', '--out', tmp/'cli'/Path(r['image']).stem])
+    res['cli'] = (len(rows), time.perf_counter() - t0)
+    t, _ = _timed([py, '-m', 'diffedit.batch', m, '--out', tmp/'one-thread', '--threads', '1', *flags]); res['one thread'] = (a.items, t)
+    torchrun = Path(py).parent/'torchrun'
+    t, _ = _timed([str(torchrun), '--nproc-per-node', '2', '-m', 'diffedit.batch', m, '--out', tmp/'two', *flags]); res['two'] = (a.items, t)
+    same_cli = sum(_pictures(tmp/'cli')[k] == v for k, v in _pictures(tmp/'batch').items() if k in _pictures(tmp/'cli'))
+    two, one1, one2 = _pictures(tmp/'two'), _pictures(tmp/'one-thread'), _pictures(tmp/'batch')
+    import torch
+    print(f"CPU ({os.cpu_count()} cores, torch {torch.get_num_threads()} threads), toy models, 64 px scenes, n=1, {steps} steps; "
+          f"each side a fresh process timed from start to exit (imports and model loading included)\n")
+    print('| way | items | seconds | items/s | vs one `diffedit edit` per item |')
+    print('|---|---|---|---|---|')
+    base = res['cli'][0] / res['cli'][1]
+    for name, label in [('cli', 'one `diffedit edit` call per item'), ('loop', '`edit()` + `save` in a Python loop (one process)'),
+                        ('batch', '`diffedit batch`, one process'), ('one thread', '`diffedit batch --threads 1`, one process'),
+                        ('two', '`diffedit batch` under `torchrun --nproc-per-node 2`')]:
+        k, t = res[name][:2]
+        print(f"| {label} | {k} | {t:.1f} | {k/t:.2f} | {k/t/base:.1f}x |")
+    print(f"\nthe loop's own time, models loaded: {res['loop'][2]:.1f} s ({a.items/res['loop'][2]:.2f} items/s)")
+    print(f"pictures: two processes vs one process --threads 1: {'identical' if two == one1 else 'DIFFERENT'} ({len(two)} files); "
+          f"vs one process, {torch.get_num_threads()} threads: {sum(two[k] == one2.get(k) for k in two)} of {len(two)} files identical; "
+          f"batch vs the per-item CLI calls: {same_cli} of {len(_pictures(tmp/'cli'))} identical")
+    shutil.rmtree(tmp, ignore_errors=True)
+
 # ---------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -315,6 +399,9 @@ def main():
     ap.add_argument('--repeats', type=int, default=3, help='with --host: timed runs per process (default 3)')
     ap.add_argument('--cold-rounds', type=int, default=None, help='fresh-process runs per side (default 0 CPU / 2 GPU)')
     ap.add_argument('--cold-one', help=argparse.SUPPRESS); ap.add_argument('--cold-dir', help=argparse.SUPPRESS)
+    ap.add_argument('--batch', action='store_true', help='the batch rows only: diffedit batch vs one diffedit edit per item vs an edit() loop (CPU, toy)')
+    ap.add_argument('--items', type=int, default=200, help='with --batch: toy items in the manifest (default 200)')
+    ap.add_argument('--cli-items', type=int, default=20, help='with --batch: items timed with one diffedit edit call each (default 20)')
     ap.add_argument('--host-child', help=argparse.SUPPRESS); ap.add_argument('--photo', help=argparse.SUPPRESS)
     a = ap.parse_args()
     a.rows = [r.strip() for r in a.rows.split(',') if r.strip()]
@@ -322,6 +409,7 @@ def main():
     os.environ.setdefault('HF_HUB_OFFLINE', '0' if a.gpu and not a.standins else '1')
     _quiet()
     if a.host_child: return host_child(a)
+    if a.batch: return batch_rows(a)
     if a.host:
         a.rounds = a.rounds or 3
         return host(a)
