@@ -13,8 +13,8 @@ from .toy import TOY_MODELS
 # no torch here: the command line checks what it is given in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['METHODS', 'MAX_PIXELS', 'FIELDS', 'PRESETS', 'BOUNDS', 'ArgError', 'quoted', 'setting', 'check_number', 'Settings',
-           'resolve', 'check_device', 'check_params', 'check_method']
+__all__ = ['METHODS', 'MAX_PIXELS', 'FIELDS', 'PRESETS', 'ArgError', 'quoted', 'setting', 'check_number', 'Settings', 'resolve',
+           'check_device']
 
 # %% ../nbs/07a_settings.ipynb #a62f062c
 class ArgError(DiffEditError):
@@ -156,16 +156,3 @@ def check_device(device)->None:
     if type(device).__name__ == 'device': return  # already a torch.device
     if not isinstance(device, str) or not re.fullmatch(r'cpu|cuda(:\d{1,2})?|mps', device):
         raise ArgError(f"{{device}}={quoted(device)}: unknown device; use cpu, cuda, cuda:N or mps")
-
-# %% ../nbs/07a_settings.ipynb #97bae587
-BOUNDS = {k: (f.metadata['whole'], f.metadata['lo'], f.metadata['hi'], f.metadata['lo_ok']) for k, f in FIELDS.items()
-          if f.metadata['lo'] is not None}  # name: (whole?, lowest, highest, lowest allowed?), read off the fields
-
-def check_params(**kw)->dict:
-    "Each setting in `kw` checked as `Settings` checks it (None passes: not given), as plain ints, floats and strings."
-    out = {k: None if v is None else _check(FIELDS[k], v) if k in FIELDS else resolve(**{k: v}) for k, v in kw.items()}
-    if out.get('seed') is not None and out['seed'] + (out.get('n') or 1) - 1 > 2**63 - 1:
-        raise ArgError(f"{{seed}}={out['seed']}: the last variation's seed passes 2**63-1; use a smaller seed")
-    return out
-
-def check_method(method)->str: return check_params(method=method)['method']
