@@ -22,6 +22,8 @@ COLOURS = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (40, 70, 220),
            'yellow': (240, 210, 40), 'purple': (140, 60, 180), 'white': (250, 250, 250)}
 SHAPES = ('circle', 'square', 'triangle')
 TOY_WORDS = ['a', 'and', *COLOURS, *SHAPES]  # every word a toy caption uses: the toy tokenizer's vocabulary
+
+# %% ../nbs/00a_toy.ipynb #a1f0c003
 TRAIN_SEEDS = 1_000_000        # training scenes use seeds 0 .. TRAIN_SEEDS-1
 EVAL_SEED0 = 1_000_000_000     # held-out scenes (evaluation, tests, demo) use seeds from here on
 TOY_MODELS = Path(diffedit.__file__).parent/'toy_models'  # shipped weights: clipseg/, inpaint/, sd/
@@ -55,6 +57,7 @@ def _muted(rng):
     h, s, v = rng.random(), rng.uniform(0.03, 0.25), rng.uniform(0.45, 0.8)
     return np.array(colorsys.hsv_to_rgb(h, s, v))*255
 
+# %% ../nbs/00a_toy.ipynb #a1f0c011
 def _background(rng, w, h):
     kind = rng.choice(['plain', 'gradient', 'noise'])
     c0 = _muted(rng)
@@ -84,15 +87,31 @@ class Scene:
     @property
     def caption(self): return ' and '.join(self.captions)  # the whole scene, e.g. 'a red circle and a blue square'
 
+# %% ../nbs/00a_toy.ipynb #a1f0c018
+def _place(rng, shape, w, h, taken):
+    "A random spot for `shape` touching nothing in `taken`: (mask, (cx, cy, size)), or None after 50 tries."
+    for _ in range(50):  # rejection sampling: objects never touch
+        s = rng.uniform(0.15, 0.5)*min(w, h)
+        cx, cy = rng.uniform(s/2, w - s/2), rng.uniform(s/2, h - s/2)
+        m = shape_mask(shape, cx, cy, s, w, h)
+        grown = m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
+        if m.sum() >= 4 and not (grown & taken).any(): return m, (cx, cy, s)
+
+# %% ../nbs/00a_toy.ipynb #a1f0c019
+def _scene_size(size, n_objects):
+    "(w, h) from `size`, refusing scenes too small to draw in and object counts outside 1-3."
+    w, h = (size, size) if isinstance(size, (int, np.integer)) else size
+    if min(w, h) < 8: raise ValueError(f'size {size} is too small: use at least 8 pixels a side')
+    if n_objects is not None and not 1 <= n_objects <= 3: raise ValueError(f'n_objects={n_objects}: use 1, 2 or 3')
+    return w, h
+
 # %% ../nbs/00a_toy.ipynb #70316758
 def toy_scene(seed:int,           # the scene's seed: <TRAIN_SEEDS for training, >=EVAL_SEED0 held out
               size=64,            # int (square) or (width, height)
               n_objects:int=None, # 1 to 3; None: drawn from the seed
              )->Scene:
     "Draw a seeded scene of 1-3 non-overlapping flat shapes on a muted background."
-    w, h = (size, size) if isinstance(size, (int, np.integer)) else size
-    if min(w, h) < 8: raise ValueError(f'size {size} is too small: use at least 8 pixels a side')
-    if n_objects is not None and not 1 <= n_objects <= 3: raise ValueError(f'n_objects={n_objects}: use 1, 2 or 3')
+    w, h = _scene_size(size, n_objects)
     rng = np.random.default_rng(seed)
     img, kind = _background(rng, w, h)
     n = n_objects or int(rng.integers(1, 4))
@@ -101,16 +120,12 @@ def toy_scene(seed:int,           # the scene's seed: <TRAIN_SEEDS for training,
     taken = np.zeros((h, w), bool)
     masks, objects, boxes = [], [], []
     for colour, shape in picked:
-        for _ in range(50):  # rejection sampling: objects never touch
-            s = rng.uniform(0.15, 0.5)*min(w, h)
-            cx, cy = rng.uniform(s/2, w - s/2), rng.uniform(s/2, h - s/2)
-            m = shape_mask(shape, cx, cy, s, w, h)
-            grown = m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
-            if m.sum() >= 4 and not (grown & taken).any(): break
-        else:
+        placed = _place(rng, shape, w, h, taken)
+        if placed is None:
             if n_objects is None and masks: break  # crowded: keep the objects placed so far
             raise ValueError(f'could not place {n} objects in a {w}x{h} scene: use a larger size')
+        m, box = placed
         img[m] = COLOURS[colour]; taken |= m
-        masks.append(m); objects.append((colour, shape)); boxes.append((cx, cy, s))
+        masks.append(m); objects.append((colour, shape)); boxes.append(box)
     return Scene(Image.fromarray(img.round().astype(np.uint8)), masks, objects,
                  [caption(c, s) for c, s in objects], boxes, str(kind), seed)
