@@ -26,7 +26,7 @@ from .noise import load_sd, noise_map  # SD1.5 text-to-image: noise mask and DDI
 from .ddim import diffedit_decode
 from .settings import ArgError, Settings, PRESETS, MAX_PIXELS, resolve
 from .hub import from_pretrained
-from .inputs import read_image, check_text
+from .inputs import read_image, read_mask, check_text
 from .outdir import OutDir, out_names
 
 # %% auto #0
@@ -67,19 +67,6 @@ class Models:
     def __repr__(self): return f"Models({self.name!r}, {self.ids}, device={self.device}, dtype={self.dtype})"
 
 # %% ../nbs/08_edit.ipynb #ad8a5d67
-def _load_mask(mask, size)->np.ndarray:
-    "A user's mask (path, URL, PIL or array; white = edit, transparent = keep) as a bool array at `size`, refusing an empty one."
-    if isinstance(mask, (str, os.PathLike, Image.Image)):
-        try: mask = read_image(mask, max_pixels=MAX_PIXELS, background='black').convert('L')
-        except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
-    m = mask_array(mask)
-    (w, h), (mw, mh) = size, (m.shape[1], m.shape[0])
-    if (mw, mh) != (w, h):
-        if abs(w/h - mw/mh) > 0.01 * w/h: raise DiffEditError(f"the mask is {mw}x{mh} but the image is {w}x{h}: pass a mask with the image's shape")
-        m = mask_array(m, size)
-    if not m.any(): raise EmptyMaskError("the mask is empty (all black or transparent): paint white where the picture should change")
-    return m
-
 def _kinds(s:Settings, computed:bool)->list:
     "The models an edit runs: CLIPSeg for its mask, the inpainting pipeline for 'clipseg', Stable Diffusion for the others."
     return [k for k, used in (('seg', computed and s.used('threshold')), ('inpaint', s.method == 'clipseg'),
@@ -285,7 +272,7 @@ def edit(image,                 # picture: path, URL or PIL image (at most `MAX_
     # 1. the picture, and a copy at the size the models work at
     img = read_image(image, max_pixels=MAX_PIXELS)
     r = resize_for_sd(img, size=s.size)
-    given = None if mask is None else _load_mask(mask, img.size)
+    given = None if mask is None else read_mask(mask, img.size)  # white = edit, any numeric type
     s = _for_picture(s, r.image.size)
     t('load_image')
     with models.lock:  # one edit at a time on these models
