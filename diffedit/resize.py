@@ -17,6 +17,18 @@ from .core import DiffEditError, load_image
 # %% auto #0
 __all__ = ['sd_size', 'Resized', 'resize_for_sd', 'mask_bbox', 'resize_mask', 'restore_size']
 
+# %% ../nbs/01_resize.ipynb #b1e2c009
+def _check_sd_size(w, h, size, multiple, max_ratio)->float:
+    "The aspect ratio of `w`x`h`, after refusing a work size or a picture the model cannot use."
+    if not (isinstance(size, int) and size >= multiple and size % multiple == 0):
+        raise DiffEditError(f"size must be a positive multiple of {multiple}, got {size!r}")
+    if min(w, h) < 8:
+        raise DiffEditError(f"the image is too small ({w}x{h}): it needs at least 8 pixels on each side")
+    ratio = max(w, h) / min(w, h)
+    if ratio > max_ratio:
+        raise DiffEditError(f"the image's aspect ratio {ratio:.0f}:1 ({w}x{h}) is too extreme for the model (at most {max_ratio:g}:1); crop it first")
+    return ratio
+
 # %% ../nbs/01_resize.ipynb #fedec9a2
 def sd_size(w:int,             # original width in pixels
             h:int,             # original height in pixels
@@ -26,14 +38,8 @@ def sd_size(w:int,             # original width in pixels
             max_ratio:float=32, # refuse aspect ratios more extreme than this
            )->tuple:           # (width, height) for the model
     "The model size for a `w`x`h` image: long side `size`, short side scaled and rounded to `multiple`, at least `min_side`."
-    if not (isinstance(size, int) and size >= multiple and size % multiple == 0):
-        raise DiffEditError(f"size must be a positive multiple of {multiple}, got {size!r}")
+    ratio = _check_sd_size(w, h, size, multiple, max_ratio)
     if min_side is None: min_side = max(multiple, math.ceil(size / 8 / multiple) * multiple)  # 64 at 512: an 8x8 latent
-    if min(w, h) < 8:
-        raise DiffEditError(f"the image is too small ({w}x{h}): it needs at least 8 pixels on each side")
-    ratio = max(w, h) / min(w, h)
-    if ratio > max_ratio:
-        raise DiffEditError(f"the image's aspect ratio {ratio:.0f}:1 ({w}x{h}) is too extreme for the model (at most {max_ratio:g}:1); crop it first")
     short = max(min_side, round(size / ratio / multiple) * multiple)
     return (size, short) if w >= h else (short, size)
 
@@ -51,6 +57,7 @@ def resize_for_sd(img,           # a PIL image, a path or a URL (anything `load_
     new = sd_size(*img.size, size=size)
     return Resized(img if new == img.size else img.resize(new, Image.Resampling.LANCZOS), img.size)
 
+# %% ../nbs/01_resize.ipynb #b1e2c019
 def mask_bbox(a:np.ndarray, pad:int=0)->tuple:
     "(x0, y0, x1, y1): the bounding box of `a`'s True pixels, grown by `pad` pixels within the array."
     ys, xs = np.flatnonzero(a.any(1)), np.flatnonzero(a.any(0))
@@ -74,15 +81,22 @@ def resize_mask(a:np.ndarray, # (H,W) bool mask
     out[Y0:Y1, X0:X1] = np.asarray(part) > 127   # 8-bit: four times faster than float on a 12 MP frame
     return out
 
+# %% ../nbs/01_resize.ipynb #b1e2c022
+def _check_restorable(img):
+    "Refuse what `restore_size` cannot bring back: it takes PIL images and (H,W) mask tensors."
+    if isinstance(img, torch.Tensor):
+        if img.ndim != 2: raise DiffEditError(f"restore_size takes a PIL image or an (H,W) mask, got shape {tuple(img.shape)}")
+    elif not isinstance(img, Image.Image): raise DiffEditError(f"restore_size takes a PIL image or an (H,W) mask, not {type(img).__name__}")
+
+# %% ../nbs/01_resize.ipynb #b1e2c023
 def restore_size(img,        # a result at model size: PIL image, or an (H,W) mask tensor (bool or float)
                  orig_size,  # (width, height) to go back to, e.g. `Resized.orig_size`
                 ):           # the same kind of thing, exactly `orig_size`
     "Resize a model-size result back to `orig_size`: Lanczos for pictures, bilinear for soft masks, bilinear > 0.5 for binary masks."
     w, h = orig_size
+    _check_restorable(img)
     if isinstance(img, torch.Tensor):
-        if img.ndim != 2: raise DiffEditError(f"restore_size takes a PIL image or an (H,W) mask, got shape {tuple(img.shape)}")
         if img.dtype == torch.bool: return torch.from_numpy(resize_mask(img.cpu().numpy(), (w, h)))
         return F.interpolate(img[None, None].float(), size=(h, w), mode='bilinear', align_corners=False, antialias=True)[0, 0].clamp(0, 1)
-    if not isinstance(img, Image.Image): raise DiffEditError(f"restore_size takes a PIL image or an (H,W) mask, not {type(img).__name__}")
     if img.size == tuple(orig_size): return img.copy()
     return img.resize((w, h), Image.Resampling.NEAREST if img.mode == '1' else Image.Resampling.LANCZOS)
