@@ -20,6 +20,12 @@ from fastcore.meta import delegates
 # %% auto #0
 __all__ = ['SD_ID', 'load_sd', 'noise_difference', 'normalise_map', 'noise_map', 'noise_mask']
 
+# %% ../nbs/06_noise_mask.ipynb #3a000c85
+def _check_text_to_image(pipe, model):
+    "An inpainting folder loads as a StableDiffusionPipeline too: refuse it, saying why."
+    c = pipe.unet.config.in_channels
+    if c != 4: raise DiffEditError(f"{str(model)!r} is not a text-to-image model (its UNet takes {c} input channels, not 4)")
+
 # %% ../nbs/06_noise_mask.ipynb #c25cc9db
 SD_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # maintained mirror of runwayml/stable-diffusion-v1-5
 
@@ -32,11 +38,33 @@ def load_sd(model=SD_ID,     # Hub id or local folder of a Stable Diffusion (tex
     device = get_device(device)
     dtype = dtype or get_dtype(device)
     pipe = loader(StableDiffusionPipeline, model, dtype=dtype, use_safetensors=True, safety_checker=None, requires_safety_checker=False)
-    c = pipe.unet.config.in_channels  # an inpainting folder loads as a StableDiffusionPipeline too
-    if c != 4: raise DiffEditError(f"{str(model)!r} is not a text-to-image model (its UNet takes {c} input channels, not 4)")
+    _check_text_to_image(pipe, model)
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+# %% ../nbs/06_noise_mask.ipynb #3880bd90
+def _noisy_latents(pipe, image:Image.Image, n:int, t:int, seed:int)->Tensor:
+    "`n` noisy copies of `image`'s latent at timestep `t`: VAE draws and noise both from `seed`."
+    gen = torch.Generator().manual_seed(seed)
+    lat = encode_image(pipe, image, n, gen)
+    noise = randn_tensor(lat.shape, generator=gen, device=lat.device, dtype=lat.dtype)
+    a = pipe.scheduler.alphas_cumprod[t].item()
+    return a**0.5*lat + (1 - a)**0.5*noise
+
+# %% ../nbs/06_noise_mask.ipynb #07d9e559
+def _predict_both(pipe, noisy:Tensor, t:int, source:str, target:str, batch_size:int=None)->tuple:
+    "The UNet's noise predictions for all of `noisy` under `source` and under `target`, in float32."
+    xs, embs = torch.cat([noisy, noisy]), embed_prompts(pipe, [source, target]).repeat_interleave(len(noisy), 0)
+    bs = batch_size or len(xs)
+    tt = torch.tensor(t, device=noisy.device)
+    eps = torch.cat([pipe.unet(xs[i:i+bs], tt, encoder_hidden_states=embs[i:i+bs]).sample
+                     for i in progress_bar(pipe, range(0, len(xs), bs), desc='noise mask', disable=bs >= len(xs))])
+    return eps.float().chunk(2)
+
+# %% ../nbs/06_noise_mask.ipynb #a2631d3a
+def _check_draws(n):
+    if not (isinstance(n, int) and n >= 1): raise DiffEditError(f"noise_draws must be a positive integer, got {n!r}")
 
 # %% ../nbs/06_noise_mask.ipynb #cdcd81a2
 @torch.no_grad()
@@ -53,23 +81,12 @@ def noise_difference(pipe,                   # a Stable Diffusion pipeline (`loa
                     )->Tensor:               # (h,w) mean |eps_target - eps_source| on the latent grid, float32 on CPU
     "DiffEdit's raw mask map: how differently the UNet predicts the noise under `target` and under `source`."
     check_image(pipe, image)
-    n = noise_draws
-    if not (isinstance(n, int) and n >= 1): raise DiffEditError(f"noise_draws must be a positive integer, got {n!r}")
+    _check_draws(noise_draws)
     t = edit_timesteps(pipe, num_inference_steps, mask_strength)[0]
-    gen = torch.Generator().manual_seed(seed)
-    lat = encode_image(pipe, image, n, gen)
-    noise = randn_tensor(lat.shape, generator=gen, device=lat.device, dtype=lat.dtype)
-    a = pipe.scheduler.alphas_cumprod[t].item()
-    noisy = a**0.5*lat + (1 - a)**0.5*noise
-    xs, embs = torch.cat([noisy, noisy]), embed_prompts(pipe, [source, target]).repeat_interleave(n, 0)
-    bs = batch_size or len(xs)
-    tt = torch.tensor(t, device=lat.device)
-    eps = torch.cat([pipe.unet(xs[i:i+bs], tt, encoder_hidden_states=embs[i:i+bs]).sample
-                     for i in progress_bar(pipe, range(0, len(xs), bs), desc='noise mask', disable=bs >= len(xs))])
-    eps_src, eps_tgt = eps.float().chunk(2)
+    noisy = _noisy_latents(pipe, image, noise_draws, t, seed)
+    eps_src, eps_tgt = _predict_both(pipe, noisy, t, source, target, batch_size)
     raw = (eps_tgt - eps_src).abs().mean((0, 1))
-    # Identical texts give (almost) identical predictions: normalising that would blow float noise up into a mask.
-    if raw.max() <= 1e-4*eps_src.abs().mean(): raw = torch.zeros_like(raw)
+    if raw.max() <= 1e-4*eps_src.abs().mean(): raw = torch.zeros_like(raw)  # identical texts: no map, not float noise
     return raw.cpu()
 
 # %% ../nbs/06_noise_mask.ipynb #33897dec
@@ -100,6 +117,7 @@ def noise_map(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
     norm = normalise_map(raw, mask_thresholding_ratio)
     return F.interpolate(norm[None, None], size=(H, W), mode='bilinear', align_corners=False)[0, 0]
 
+# %% ../nbs/06_noise_mask.ipynb #63ad2614
 @delegates(noise_map)
 def noise_mask(pipe,                   # a Stable Diffusion pipeline (`load_sd`)
                image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
