@@ -26,6 +26,7 @@ class ClipSeg(NamedTuple):
     device: torch.device
     dtype: torch.dtype
 
+# %% ../nbs/02_segment.ipynb #c3d4e009
 def load_clipseg(model:str=CLIPSEG_ID, # Hugging Face Hub id or local folder with model and processor
                  device=None,          # None: CUDA if available, else CPU (and say so)
                  dtype=None,           # None: float16 on CUDA, float32 on CPU
@@ -53,6 +54,14 @@ def _max_tokens(seg)->int:
     "The longest prompt the text encoder takes, in tokens (77 for CLIP)."
     return min(seg.processor.tokenizer.model_max_length, seg.model.config.text_config.max_position_embeddings)
 
+def _cut_notice(seg, prompts)->int:
+    "The text encoder's limit in tokens, with one notice if any of `prompts` is longer (it will be cut there)."
+    n = _max_tokens(seg)
+    long = sum(len(ids) > n for ids in seg.processor.tokenizer(prompts)['input_ids'])
+    if long: warnings.warn(f"diffedit: {long} prompt(s) longer than the text encoder's {n} tokens were cut to {n}", stacklevel=3)
+    return n
+
+# %% ../nbs/02_segment.ipynb #c3d4e010
 def clipseg_heatmaps(seg:ClipSeg, # from `load_clipseg`
                      image,       # PIL image at work size (`resize_for_sd(...).image`), path or URL
                      prompts,     # a prompt or a list of P prompts
@@ -60,9 +69,7 @@ def clipseg_heatmaps(seg:ClipSeg, # from `load_clipseg`
     "CLIPSeg heatmaps of `prompts` on `image`: one batch, sigmoid of the logits, bilinear to the image's size."
     prompts = _prompts(prompts)
     image = load_image(image)
-    n = _max_tokens(seg)
-    long = sum(len(ids) > n for ids in seg.processor.tokenizer(prompts)['input_ids'])
-    if long: warnings.warn(f"diffedit: {long} prompt(s) longer than the text encoder's {n} tokens were cut to {n}", stacklevel=2)
+    n = _cut_notice(seg, prompts)
     inputs = seg.processor(text=prompts, images=[image]*len(prompts), padding=True, truncation=True, max_length=n, return_tensors='pt')
     inputs = {k: v.to(seg.device, seg.dtype if v.is_floating_point() else v.dtype) for k, v in inputs.items()}
     with torch.inference_mode(): logits = seg.model(**inputs).logits
