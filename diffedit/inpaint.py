@@ -22,12 +22,18 @@ __all__ = ['INPAINT_ID', 'load_inpaint', 'mask_array', 'inpaint', 'feather_alpha
 # %% ../nbs/05_inpaint.ipynb #ef4233be
 INPAINT_ID = "stable-diffusion-v1-5/stable-diffusion-inpainting"  # the SD1.5 inpainting weights (runwayml's are gone)
 
-# %% ../nbs/05_inpaint.ipynb #adb8e6c2
+# %% ../nbs/05_inpaint.ipynb #7d5c73da
 def _dtype_kwarg(cls)->str:
     "The name `cls.from_pretrained` takes the dtype by: `dtype` where diffusers has it (`torch_dtype` is deprecated there), else `torch_dtype`."
     try: return 'dtype' if '"dtype"' in inspect.getsource(cls.from_pretrained) else 'torch_dtype'
     except (OSError, TypeError): return 'torch_dtype'
 
+def _check_inpainting_unet(pipe, model):
+    "Refuse a pipeline whose UNet does not take the inpainting model's 9 input channels."
+    c = pipe.unet.config.in_channels
+    if c != 9: raise DiffEditError(f"{str(model)!r} is not an inpainting model (its UNet takes {c} input channels, not 9)")
+
+# %% ../nbs/05_inpaint.ipynb #adb8e6c2
 def load_inpaint(model=INPAINT_ID, # Hub id or local folder of a Stable Diffusion *inpainting* pipeline
                  device=None,      # 'cpu', 'cuda', a torch.device, or None to pick (see `get_device`)
                  dtype=None,       # None: float16 on CUDA, float32 elsewhere
@@ -37,8 +43,7 @@ def load_inpaint(model=INPAINT_ID, # Hub id or local folder of a Stable Diffusio
     device = get_device(device)
     dtype = dtype or get_dtype(device)
     pipe = loader(StableDiffusionInpaintPipeline, model, use_safetensors=True, **{_dtype_kwarg(StableDiffusionInpaintPipeline): dtype})
-    c = pipe.unet.config.in_channels
-    if c != 9: raise DiffEditError(f"{str(model)!r} is not an inpainting model (its UNet takes {c} input channels, not 9)")
+    _check_inpainting_unet(pipe, model)
     return pipe.to(device)
 
 # %% ../nbs/05_inpaint.ipynb #86ebbbe5
@@ -55,14 +60,6 @@ def mask_array(mask,        # PIL image (white = edit), numpy or torch array (bo
         a = a > (127 if a.dtype == np.uint8 else 0.5)
     return a if size is None else resize_mask(a, size)
 
-def _check_seeds(seeds):
-    seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
-    if not seeds: raise DiffEditError("no seeds given: pass at least one seed (one variation per seed)")
-    for s in seeds:
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or not 0 <= s < 2**63:
-            raise DiffEditError(f"seed {s!r} is not an integer in [0, 2**63): pass whole numbers like 0, 1, 2")
-    return [int(s) for s in seeds]
-
 # %% ../nbs/05_inpaint.ipynb #41b2169b
 def _masked_image_latents(pipe, image, mask, seeds):
     "The VAE latent of `image` with the mask blanked, encoded once and sampled with each seed's own generator."
@@ -75,12 +72,32 @@ def _masked_image_latents(pipe, image, mask, seeds):
     out = []
     for s in seeds:
         g = torch.Generator().manual_seed(s)
-        # the pipeline draws each variation's starting noise from its generator first, then this sample:
-        # draw in the same order so the batch reproduces each seed run alone
-        randn_tensor(shape, generator=g, device=device, dtype=dtype)
+        randn_tensor(shape, generator=g, device=device, dtype=dtype)  # the starting noise the pipeline draws first
         out.append(post.sample(generator=g))
     return torch.cat(out) * pipe.vae.config.scaling_factor
 
+# %% ../nbs/05_inpaint.ipynb #93f98f41
+def _check_seeds(seeds):
+    seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
+    if not seeds: raise DiffEditError("no seeds given: pass at least one seed (one variation per seed)")
+    for s in seeds:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or not 0 <= s < 2**63:
+            raise DiffEditError(f"seed {s!r} is not an integer in [0, 2**63): pass whole numbers like 0, 1, 2")
+    return [int(s) for s in seeds]
+
+def _inpaint_inputs(pipe, image, mask, prompt, seeds, num_inference_steps):
+    "`inpaint`'s inputs checked, with one-line errors: (seeds as ints, the mask as bool at `image`'s size)."
+    if not isinstance(prompt, str) or not prompt.strip(): raise DiffEditError("the prompt is empty: say what the masked part should become, e.g. 'a zebra'")
+    seeds = _check_seeds(seeds)
+    if num_inference_steps < 1: raise DiffEditError(f"num_inference_steps={num_inference_steps}: use at least 1")
+    f = pipe.vae_scale_factor
+    if image.width % f or image.height % f:
+        raise DiffEditError(f"image size {image.size} is not a multiple of {f}: resize it with resize_for_sd first")
+    m = mask_array(mask, image.size)
+    if not m.any(): raise EmptyMaskError("the mask is empty: nothing to inpaint; pass a mask with white where the picture should change")
+    return seeds, m
+
+# %% ../nbs/05_inpaint.ipynb #86ad5701
 def inpaint(pipe:StableDiffusionInpaintPipeline, # from `load_inpaint`
             image:Image.Image,            # RGB picture at work size, sides multiples of 8 (see `resize_for_sd`)
             mask,                         # white/True = repaint; PIL, numpy or torch, resized to `image` if needed
@@ -91,16 +108,8 @@ def inpaint(pipe:StableDiffusionInpaintPipeline, # from `load_inpaint`
             guidance_scale:float=7.5,     # classifier-free guidance strength
            )->list:                       # one PIL image per seed, at `image`'s size
     "Repaint `mask` of `image` to show `prompt`: all variations in one batched `StableDiffusionInpaintPipeline` call."
-    if not isinstance(prompt, str) or not prompt.strip(): raise DiffEditError("the prompt is empty: say what the masked part should become, e.g. 'a zebra'")
-    seeds = _check_seeds(seeds)
-    if num_inference_steps < 1: raise DiffEditError(f"num_inference_steps={num_inference_steps}: use at least 1")
-    image = image.convert('RGB')
-    f = pipe.vae_scale_factor
-    if image.width % f or image.height % f:
-        raise DiffEditError(f"image size {image.size} is not a multiple of {f}: resize it with resize_for_sd first")
-    m = mask_array(mask, image.size)
-    if not m.any(): raise EmptyMaskError("the mask is empty: nothing to inpaint; pass a mask with white where the picture should change")
-    mask_im = Image.fromarray(m.astype(np.uint8) * 255)
+    seeds, m = _inpaint_inputs(pipe, image, mask, prompt, seeds, num_inference_steps)
+    image, mask_im = image.convert('RGB'), Image.fromarray(m.astype(np.uint8) * 255)
     lat = _masked_image_latents(pipe, image, mask_im, seeds)
     out = pipe(prompt=prompt, negative_prompt=negative_prompt, image=image, mask_image=mask_im, masked_image_latents=lat,
                height=image.height, width=image.width, num_images_per_prompt=len(seeds),
@@ -117,6 +126,7 @@ def _erode(k:np.ndarray)->np.ndarray:
     f = e.copy(); f[:, 1:] &= e[:, :-1]; f[:, :-1] &= e[:, 1:]  # left and right
     return f
 
+# %% ../nbs/05_inpaint.ipynb #2ccb2956
 def feather_alpha(mask,          # (H,W) bool mask, True = edited
                   feather:int=4, # width of the soft edge in pixels, inside the mask; 0 = hard edge
                  )->np.ndarray:  # (H,W) float32 alpha: 0 outside the mask, ramping to 1 inside
@@ -128,32 +138,31 @@ def feather_alpha(mask,          # (H,W) bool mask, True = edited
         k = _erode(k); total += k
     return total.astype(np.float32) / max(int(feather), 1)
 
+# %% ../nbs/05_inpaint.ipynb #264641be
+def _blend(o, e, box, a):
+    "A copy of `o` (the input, (H,W,3) uint8) with edit `e` scaled as `restore_size` would, blended into `box` by alpha `a`."
+    x0, y0, x1, y1 = box
+    sx, sy = e.width / o.shape[1], e.height / o.shape[0]
+    ec = np.asarray(e.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS, box=(x0*sx, y0*sy, x1*sx, y1*sy)))
+    deep, band = a >= 1, (a > 0) & (a < 1)   # deep inside: the edit as it is; on the soft edge: a blend
+    ab, res = a[band][:, None], o.copy()
+    b = res[y0:y1, x0:x1]
+    np.copyto(b, ec, where=deep[..., None])
+    b[band] = np.clip(np.round(o[y0:y1, x0:x1][band].astype(np.float32)*(1 - ab) + ec[band]*ab), 0, 255).astype(np.uint8)
+    return Image.fromarray(res)
+
+# %% ../nbs/05_inpaint.ipynb #795f2cf2
 def paste_back(image:Image.Image, # the input picture, at its original size
                edited,            # the inpainted picture (any size, usually the work size), or a list of them
                mask,              # white/True = edited; PIL, numpy or torch, any size with the picture's shape
                feather:int=4,     # soft edge width in pixels of `image`, inside the mask only
               ):                  # like `edited` (an image or a list): `image`'s size, pixels outside `mask` exactly `image`'s
     "Put `edited` back into `image` at its size: the mask goes up once, the blend touches only the mask's bounding box."
-    image = image.convert('RGB')
-    many = isinstance(edited, (list, tuple))
-    eds = list(edited) if many else [edited]
-    m = mask_array(mask, image.size)           # upsampled once (bilinear, > 0.5)
-    if not m.any(): return [image.copy() for _ in eds] if many else image.copy()
-    x0, y0, x1, y1 = mask_bbox(m, 1)                # one pixel of margin: the erosion sees the mask's edge
-    a = feather_alpha(m[y0:y1, x0:x1], feather) # once for all variations
-    deep, band = a >= 1, (a > 0) & (a < 1)      # deep inside: the edit as it is; on the soft edge: a blend
-    ab = a[band][:, None]
-    o = np.asarray(image)
-    ob = o[y0:y1, x0:x1][band].astype(np.float32)
-    out = []
-    for e in eds:
-        e = e.convert('RGB')
-        sx, sy = e.width / image.width, e.height / image.height
-        # only the box of `e`, scaled as `restore_size` would scale the whole picture
-        ec = np.asarray(e.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS, box=(x0*sx, y0*sy, x1*sx, y1*sy)))
-        res = o.copy()
-        box = res[y0:y1, x0:x1]
-        np.copyto(box, ec, where=deep[..., None])
-        box[band] = np.clip(np.round(ob*(1 - ab) + ec[band]*ab), 0, 255).astype(np.uint8)
-        out.append(Image.fromarray(res))
+    image, many = image.convert('RGB'), isinstance(edited, (list, tuple))
+    eds, m = (list(edited) if many else [edited]), mask_array(mask, image.size)  # upsampled once (bilinear, > 0.5)
+    if not m.any(): out = [image.copy() for _ in eds]
+    else:
+        box = mask_bbox(m, 1)   # one pixel of margin: the erosion sees the mask's edge
+        a = feather_alpha(m[box[1]:box[3], box[0]:box[2]], feather)
+        out = [_blend(np.asarray(image), e.convert('RGB'), box, a) for e in eds]
     return out if many else out[0]
