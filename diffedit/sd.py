@@ -17,8 +17,8 @@ from diffusers.utils.torch_utils import randn_tensor
 from .core import DiffEditError
 
 # %% auto #0
-__all__ = ['embed_prompts', 'vae_factor', 'check_image', 'encode_image', 'progress_bar', 'edit_timesteps', 'renamed',
-           'decode_latents']
+__all__ = ['embed_prompts', 'vae_factor', 'check_image', 'encode_image', 'decode_latents', 'edit_timesteps', 'progress_bar',
+           'renamed']
 
 # %% ../nbs/05a_sd.ipynb #4f6fcb81
 def embed_prompts(pipe, texts:list)->Tensor:
@@ -33,6 +33,7 @@ def embed_prompts(pipe, texts:list)->Tensor:
     with torch.no_grad(): emb = te(tok.input_ids.to(te.device), attention_mask=mask)[0]
     return emb.to(pipe.unet.dtype)
 
+# %% ../nbs/05a_sd.ipynb #c575a07d
 def vae_factor(pipe)->int: return 2 ** (len(pipe.vae.config.block_out_channels) - 1)
 
 def check_image(pipe, image)->tuple:
@@ -44,6 +45,7 @@ def check_image(pipe, image)->tuple:
         raise DiffEditError(f"image is {w}x{h}: its sides must be multiples of {f} for this model; resize it with diffedit.resize.resize_for_sd")
     return h, w
 
+# %% ../nbs/05a_sd.ipynb #8c528da0
 def encode_image(pipe, image:Image.Image, n:int=1, generator=None)->Tensor:
     "Scaled VAE latents (n,C,h,w) of `image`: `n` draws from the VAE's posterior, or its mean `n` times if `generator` is None."
     vae = pipe.vae
@@ -53,21 +55,38 @@ def encode_image(pipe, image:Image.Image, n:int=1, generator=None)->Tensor:
     else: lat = d.mean + d.std*randn_tensor((n, *d.mean.shape[1:]), generator=generator, device=vae.device, dtype=vae.dtype)
     return lat*vae.config.scaling_factor
 
-def progress_bar(pipe, it, disable:bool=False, **kw):
-    "A tqdm bar over `it`, quiet if `disable` or after `pipe.set_progress_bar_config(disable=True)` (`edit(progress=False)`)."
-    return tqdm(it, leave=False, disable=disable or getattr(pipe, '_progress_bar_config', {}).get('disable', False), **kw)
+# %% ../nbs/05a_sd.ipynb #85972339
+@torch.no_grad()
+def decode_latents(pipe,        # a Stable Diffusion pipeline
+                   lat:Tensor,  # (B, C, h, w) latents
+                  )->list:      # B PIL images, `vae_factor` times the latent size
+    "Decode latents with the VAE into PIL images."
+    im = pipe.vae.decode(lat/pipe.vae.config.scaling_factor).sample
+    a = ((im.float()/2 + 0.5).clamp(0, 1)*255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [Image.fromarray(o) for o in a]
 
-def edit_timesteps(pipe, num_inference_steps:int, strength:float)->list:
-    "The DDIM timesteps (noisiest first) that editing at `strength` runs through, as diffusers' `get_timesteps` picks them."
+# %% ../nbs/05a_sd.ipynb #07fd68ca
+def _check_steps(num_inference_steps, strength):
     if not (isinstance(num_inference_steps, int) and num_inference_steps >= 1):
         raise DiffEditError(f"num_inference_steps must be a positive integer, got {num_inference_steps!r}")
     if not (isinstance(strength, (int, float)) and 0 < strength <= 1) or int(num_inference_steps*strength) < 1:
         raise DiffEditError(f"strength={strength!r} with num_inference_steps={num_inference_steps} gives no step: "
                             "use a strength in (0, 1] with strength*num_inference_steps >= 1")
+
+# %% ../nbs/05a_sd.ipynb #1ceb58f9
+def edit_timesteps(pipe, num_inference_steps:int, strength:float)->list:
+    "The DDIM timesteps (noisiest first) that editing at `strength` runs through, as diffusers' `get_timesteps` picks them."
+    _check_steps(num_inference_steps, strength)
     s = DDIMScheduler.from_config(pipe.scheduler.config)  # a copy: pipe.scheduler's state is left alone
     s.set_timesteps(num_inference_steps)
     return s.timesteps[num_inference_steps - int(num_inference_steps*strength):].tolist()
 
+# %% ../nbs/05a_sd.ipynb #e2d05438
+def progress_bar(pipe, it, disable:bool=False, **kw):
+    "A tqdm bar over `it`, quiet if `disable` or after `pipe.set_progress_bar_config(disable=True)` (`edit(progress=False)`)."
+    return tqdm(it, leave=False, disable=disable or getattr(pipe, '_progress_bar_config', {}).get('disable', False), **kw)
+
+# %% ../nbs/05a_sd.ipynb #3a1f895d
 def renamed(**old):  # old keyword -> its new name
     "Keep renamed keyword arguments working for one release, with a one-line notice."
     def wrap(f):
@@ -80,13 +99,3 @@ def renamed(**old):  # old keyword -> its new name
             return f(*args, **kw)
         return g
     return wrap
-
-# %% ../nbs/05a_sd.ipynb #85972339
-@torch.no_grad()
-def decode_latents(pipe,        # a Stable Diffusion pipeline
-                   lat:Tensor,  # (B, C, h, w) latents
-                  )->list:      # B PIL images, `vae_factor` times the latent size
-    "Decode latents with the VAE into PIL images."
-    im = pipe.vae.decode(lat/pipe.vae.config.scaling_factor).sample
-    a = ((im.float()/2 + 0.5).clamp(0, 1)*255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return [Image.fromarray(o) for o in a]
