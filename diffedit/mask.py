@@ -14,7 +14,7 @@ from .core import DiffEditError
 # %% auto #0
 __all__ = ['as_map', 'mask_difference']
 
-# %% ../nbs/03_mask.ipynb #e491fc00
+# %% ../nbs/03_mask.ipynb #d93b6a52
 def as_map(x, name:str)->Tensor:
     "A heatmap as a float32 CPU tensor, checked."
     if isinstance(x, np.ndarray): x = torch.from_numpy(x)
@@ -23,11 +23,17 @@ def as_map(x, name:str)->Tensor:
     if x.ndim < 2: raise DiffEditError(f"{name} must be an (H,W) heatmap, got shape {tuple(x.shape)}")
     return x
 
+def _heatmap_pair(src, tgt)->tuple:
+    "The source and target heatmaps as float32 CPU tensors of one shape, checked."
+    src, tgt = as_map(src, 'the source heatmap'), as_map(tgt, 'the target heatmap')
+    if src.shape != tgt.shape:
+        raise DiffEditError(f"the source and target heatmaps differ in shape: {tuple(src.shape)} vs {tuple(tgt.shape)}; compute both on the same image")
+    return src, tgt
+
+# %% ../nbs/03_mask.ipynb #e491fc00
 def mask_difference(src,  # source heatmap(s), (H,W) or (...,H,W), in [0,1]
                     tgt,  # target heatmap(s), the same shape
                    )->Tensor: # `src - tgt` clipped to [0,1], float32
     "Where the image looks like the source more than the target: `(src - tgt).clamp(0, 1)`."
-    src, tgt = as_map(src, 'the source heatmap'), as_map(tgt, 'the target heatmap')
-    if src.shape != tgt.shape:
-        raise DiffEditError(f"the source and target heatmaps differ in shape: {tuple(src.shape)} vs {tuple(tgt.shape)}; compute both on the same image")
+    src, tgt = _heatmap_pair(src, tgt)
     return (src - tgt).clamp(0, 1)
