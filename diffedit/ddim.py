@@ -26,17 +26,23 @@ def _levels(pipe, timesteps:list, num_inference_steps:int)->list:
     clean = 1.0 if cfg.set_alpha_to_one else acp[0].item()
     return [(acp[t].item(), acp[t - gap].item() if t - gap >= 0 else clean) for t in timesteps]
 
+# %% ../nbs/07_ddim.ipynb #dbd3ec97
+def _eps_x0(cfg, x:Tensor, out:Tensor, a:float)->tuple:
+    "(eps, x0) from the UNet output `out` for a scheduler that predicts v or the sample."
+    if cfg.prediction_type == 'v_prediction': return a**0.5*out + (1 - a)**0.5*x, a**0.5*x - (1 - a)**0.5*out
+    if cfg.prediction_type == 'sample': return (x - a**0.5*out)/(1 - a)**0.5, out
+    raise DiffEditError(f"the scheduler's prediction_type {cfg.prediction_type!r} is not supported; use epsilon, v_prediction or sample")
+
+# %% ../nbs/07_ddim.ipynb #19926689
 def _ddim_step(pipe, x:Tensor, out:Tensor, a:float, a_next:float, noise_std:float=0., noise:Tensor=None)->Tensor:
     "One DDIM move of `x` from noise level `a` to `a_next` given the UNet output `out` (inversion when a_next < a)."
     cfg = pipe.scheduler.config
-    if cfg.prediction_type == 'epsilon': eps, x0 = out, (x - (1 - a)**0.5*out)/a**0.5
-    elif cfg.prediction_type == 'v_prediction': eps, x0 = a**0.5*out + (1 - a)**0.5*x, a**0.5*x - (1 - a)**0.5*out
-    elif cfg.prediction_type == 'sample': eps, x0 = (x - a**0.5*out)/(1 - a)**0.5, out
-    else: raise DiffEditError(f"the scheduler's prediction_type {cfg.prediction_type!r} is not supported; use epsilon, v_prediction or sample")
+    eps, x0 = (out, (x - (1 - a)**0.5*out)/a**0.5) if cfg.prediction_type == 'epsilon' else _eps_x0(cfg, x, out, a)
     if cfg.clip_sample: x0 = x0.clamp(-cfg.clip_sample_range, cfg.clip_sample_range)
     x = a_next**0.5*x0 + max(1 - a_next - noise_std**2, 0.)**0.5*eps  # max: a float rounding below 0 would make a complex number
     return x if noise is None else x + noise_std*noise
 
+# %% ../nbs/07_ddim.ipynb #f012d74d
 def _predict(pipe, x:Tensor, t:Tensor, emb:Tensor, guidance_scale:float)->Tensor:
     "UNet output for the batch `x` at `t`; with guidance, `emb` is (negative, prompt) and both go in one batch."
     b = len(x)
@@ -69,6 +75,28 @@ def ddim_invert(pipe,                    # a Stable Diffusion pipeline (`diffedi
         traj.append(x)
     return torch.stack(traj[::-1])
 
+# %% ../nbs/07_ddim.ipynb #6590b645
+def _check_decode(trajectory:Tensor, mask:Tensor, n_steps:int, strength:float, num_inference_steps:int):
+    "Inversion and decoding must share one strength and step count (diffusers does not check; its issue 5465)."
+    if trajectory.ndim != 5 or len(trajectory) != n_steps + 1:
+        raise DiffEditError(f"trajectory has shape {tuple(trajectory.shape)} but strength={strength} and num_inference_steps="
+                            f"{num_inference_steps} need {n_steps+1} latents: invert and decode with the same strength and steps")
+    if tuple(mask.shape) != tuple(trajectory.shape[-2:]):
+        raise DiffEditError(f"mask is {tuple(mask.shape)} but the latents are {tuple(trajectory.shape[-2:])}: pass the mask on the latent grid")
+
+# %% ../nbs/07_ddim.ipynb #e471baa5
+def _start(trajectory:Tensor, generator)->tuple:
+    "The generators as a list, and one copy of the noisiest latent for each."
+    gens = generator if isinstance(generator, list) else [generator]
+    return gens, trajectory[0].expand(len(gens), -1, -1, -1).clone()
+
+def _eta_noise(levels:list, eta:float, gens:list, x:Tensor)->tuple:
+    "DDIM's noise size per step (the paper's sigma_t) and, for eta > 0, the noise itself."
+    stds = [eta*((1 - an)/(1 - a)*(1 - a/an))**0.5 for a, an in levels]
+    if not eta > 0: return stds, [None]*len(levels)
+    g = gens if len(gens) > 1 else gens[0]
+    return stds, torch.stack([randn_tensor(x.shape, generator=g, device=x.device, dtype=x.dtype) for _ in levels])
+
 # %% ../nbs/07_ddim.ipynb #27e7b89e
 @torch.no_grad()
 def masked_decode(pipe,                    # a Stable Diffusion pipeline (`diffedit.noise.load_sd`)
@@ -84,39 +112,37 @@ def masked_decode(pipe,                    # a Stable Diffusion pipeline (`diffe
                  )->Tensor:                # (B, C, h, w) decoded latents
     "DDIM-decode from `trajectory[0]` under `prompt` inside `mask`, following `trajectory` outside it."
     ts = edit_timesteps(pipe, num_inference_steps, strength)
-    if trajectory.ndim != 5 or len(trajectory) != len(ts) + 1:
-        raise DiffEditError(f"trajectory has shape {tuple(trajectory.shape)} but strength={strength} and num_inference_steps="
-                            f"{num_inference_steps} need {len(ts)+1} latents: invert and decode with the same strength and steps")
-    if tuple(mask.shape) != tuple(trajectory.shape[-2:]):
-        raise DiffEditError(f"mask is {tuple(mask.shape)} but the latents are {tuple(trajectory.shape[-2:])}: pass the mask on the latent grid")
-    gens = generator if isinstance(generator, list) else [generator]
-    x = trajectory[0].expand(len(gens), -1, -1, -1).clone()
-    m = mask.to(x.device, x.dtype)
+    _check_decode(trajectory, mask, len(ts), strength, num_inference_steps)
+    gens, x = _start(trajectory, generator)
     emb = embed_prompts(pipe, [negative_prompt or '', prompt] if guidance_scale > 1 else [prompt])
-    tt = torch.tensor(ts, device=x.device)
-    levels = _levels(pipe, ts, num_inference_steps)
-    stds = [eta*((1 - an)/(1 - a)*(1 - a/an))**0.5 for a, an in levels]  # DDIM's noise per step (the paper's sigma_t)
-    if eta > 0:  # all the noise up front, per generator, in the order diffusers' scheduler draws it
-        g = gens if len(gens) > 1 else gens[0]
-        noise = torch.stack([randn_tensor(x.shape, generator=g, device=x.device, dtype=x.dtype) for _ in ts])
+    levels, tt = _levels(pipe, ts, num_inference_steps), torch.tensor(ts, device=x.device)
+    stds, noise = _eta_noise(levels, eta, gens, x)
+    m = mask.to(x.device, x.dtype)
     for i in progress_bar(pipe, range(len(ts)), desc='masked decoding'):
-        a, a_next = levels[i]
-        x = _ddim_step(pipe, x, _predict(pipe, x, tt[i], emb, guidance_scale), a, a_next,
-                       stds[i], noise[i] if eta > 0 else None)
+        x = _ddim_step(pipe, x, _predict(pipe, x, tt[i], emb, guidance_scale), *levels[i], stds[i], noise[i])
         x = m*x + (1 - m)*trajectory[i + 1]
     return x
 
-# %% ../nbs/07_ddim.ipynb #105e585b
-def _latent_mask(pipe, mask, hw:tuple)->Tensor:
-    "An (H,W) image-size mask as an (h,w) float mask on the latent grid: a cell is in if any of its pixels is."
+# %% ../nbs/07_ddim.ipynb #98bed35a
+def _as_mask(mask, hw:tuple)->Tensor:
+    "An (H,W) torch or numpy mask at the image's size `hw`, as a float 0/1 tensor (floats thresholded at 0.5)."
     if isinstance(mask, np.ndarray): mask = torch.from_numpy(mask)
     if not isinstance(mask, Tensor): raise DiffEditError(f"mask must be an (H,W) torch tensor or numpy array, not {type(mask).__name__}")
     if tuple(mask.shape) != tuple(hw):
         raise DiffEditError(f"mask is {tuple(mask.shape)} but the image is {tuple(hw)} (H,W): compute the mask on the same image")
-    m = (mask > 0.5).float() if mask.dtype != torch.bool else mask.float()
-    f = vae_factor(pipe)
-    return F.max_pool2d(m[None, None], f)[0, 0]
+    return (mask > 0.5).float() if mask.dtype != torch.bool else mask.float()
 
+def _seed_list(seeds)->list:
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
+    if not seeds: raise DiffEditError("seeds is empty: pass at least one seed, e.g. seeds=(0,)")
+    return seeds
+
+# %% ../nbs/07_ddim.ipynb #105e585b
+def _latent_mask(pipe, mask, hw:tuple)->Tensor:
+    "An (H,W) image-size mask as an (h,w) float mask on the latent grid: a cell is in if any of its pixels is."
+    return F.max_pool2d(_as_mask(mask, hw)[None, None], vae_factor(pipe))[0, 0]
+
+# %% ../nbs/07_ddim.ipynb #92abde65
 @torch.no_grad()
 def diffedit_decode(pipe,                   # a Stable Diffusion pipeline (`diffedit.noise.load_sd`)
                     image:Image.Image,      # the image, sides multiples of 8 (`diffedit.resize.resize_for_sd`)
@@ -132,8 +158,7 @@ def diffedit_decode(pipe,                   # a Stable Diffusion pipeline (`diff
     "DiffEdit's editing half: DDIM-invert `image` to `strength`, decode under `target` inside `mask`."
     hw = check_image(pipe, image)
     m = _latent_mask(pipe, mask, hw)
-    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
-    if not seeds: raise DiffEditError("seeds is empty: pass at least one seed, e.g. seeds=(0,)")
+    seeds = _seed_list(seeds)
     traj = ddim_invert(pipe, image, source, strength, num_inference_steps)
     lat = masked_decode(pipe, traj, m, target, source, strength, num_inference_steps, guidance_scale,
                         [torch.Generator().manual_seed(int(s)) for s in seeds], eta)
