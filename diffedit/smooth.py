@@ -23,7 +23,7 @@ def _reflect_index(n:int, r:int)->Tensor:
     i = torch.arange(-r, n + r) % (2*n)
     return torch.where(i >= n, 2*n - 1 - i, i)
 
-# %% ../nbs/04_smooth.ipynb #34b49ae9
+# %% ../nbs/04_smooth.ipynb #5e0b1c93
 def _gaussian_kernel(sigma:float, truncate:float=4.)->Tensor:
     "scipy's 1D Gaussian kernel: radius `int(truncate*sigma+0.5)`, normalised to sum 1."
     r = int(truncate*sigma + 0.5)
@@ -31,13 +31,18 @@ def _gaussian_kernel(sigma:float, truncate:float=4.)->Tensor:
     k = torch.exp(-0.5*(x/sigma)**2)
     return (k/k.sum()).float()
 
+# %% ../nbs/04_smooth.ipynb #8e4f2b61
+def _check_sigma(sigma):
+    "Refuse a sigma that is not a finite number >= 0."
+    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
+        raise DiffEditError(f"sigma must be a number >= 0 (pixels), got {sigma!r}")
+
+# %% ../nbs/04_smooth.ipynb #34b49ae9
 def smooth_mask(mask,            # (H,W) soft mask (or a batch (...,H,W)), tensor or numpy
                 sigma:float=4,   # Gaussian sigma, in pixels of `mask`; 0 leaves it unchanged
                )->Tensor:        # smoothed mask, same shape, float32
     "Gaussian-smooth `mask`; the border is mirrored (scipy's `mode='reflect'`), the kernel cut at 4 sigma."
-    m = as_map(mask, 'the mask')
-    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
-        raise DiffEditError(f"sigma must be a number >= 0 (pixels), got {sigma!r}")
+    m = as_map(mask, 'the mask'); _check_sigma(sigma)
     if sigma == 0: return m.clone()
     k = _gaussian_kernel(sigma)
     r, (h, w) = len(k)//2, m.shape[-2:]
@@ -46,14 +51,18 @@ def smooth_mask(mask,            # (H,W) soft mask (or a batch (...,H,W)), tenso
     x = F.conv2d(x[:, :, :, _reflect_index(w, r)], k.view(1, 1, 1, -1))  # rows
     return x.reshape(m.shape)
 
+# %% ../nbs/04_smooth.ipynb #9b4e5f18
+def _check_threshold(threshold):
+    "Refuse a threshold outside [0,1]."
+    if not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
+        raise DiffEditError(f"threshold must be between 0 and 1, got {threshold!r}")
+
 # %% ../nbs/04_smooth.ipynb #f0c9d3b8
 def threshold_mask(mask,               # (H,W) soft mask
                    threshold:float=0.3, # pixels strictly above it are in the mask, in [0,1]
                   )->Tensor:           # bool mask, same shape
     "Binary mask: `mask > threshold`."
-    m = as_map(mask, 'the mask')
-    if not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
-        raise DiffEditError(f"threshold must be between 0 and 1, got {threshold!r}")
+    m = as_map(mask, 'the mask'); _check_threshold(threshold)
     return m > threshold
 
 # %% ../nbs/04_smooth.ipynb #3ef06cc4
@@ -64,6 +73,13 @@ def default_sigma(h:int, w:int)->float:
     "Default smoothing: 1/64 of the short side (6 px at 512x384)."
     return min(h, w) / 64
 
+# %% ../nbs/04_smooth.ipynb #1a7f9c24
+def _check_2d(x:Tensor, what:str)->Tensor:
+    "`x` if it is one (H,W) map, else an error that starts with `what`."
+    if x.ndim != 2: raise DiffEditError(f"{what}, got shape {tuple(x.shape)}")
+    return x
+
+# %% ../nbs/04_smooth.ipynb #0b6d3e5a
 def map_to_mask(soft_map,             # (H,W) map in [0,1] at the work size: how strongly each pixel should change
                 sigma:float=None,     # Gaussian sigma in pixels of the map; None: `default_sigma` (1/64 of the short side)
                 threshold:float=0.3,  # pixels of the smoothed map above it are edited, in [0,1]
@@ -71,13 +87,13 @@ def map_to_mask(soft_map,             # (H,W) map in [0,1] at the work size: how
                 fix:str='lower the threshold', # what to do about it
                )->tuple:              # (soft (H,W) float32 in [0,1], binary (H,W) bool), at the map's size
     "The one recipe from a soft map to a mask: Gaussian-smooth it, threshold it, refuse an empty mask."
-    m = as_map(soft_map, 'the map')
-    if m.ndim != 2: raise DiffEditError(f"a mask is made from one (H,W) map, got shape {tuple(m.shape)}")
+    m = _check_2d(as_map(soft_map, 'the map'), "a mask is made from one (H,W) map")
     soft = smooth_mask(m, default_sigma(*m.shape) if sigma is None else sigma).clamp(0, 1)
     binary = threshold_mask(soft, threshold)
     if not binary.any(): raise EmptyMaskError(f"the mask is empty: {empty} (strongest {soft.max():.2f} <= threshold {threshold}); {fix}")
     return soft, binary
 
+# %% ../nbs/04_smooth.ipynb #28e1b9d6
 def edit_mask(src_heat,              # (H,W) heatmap of the source prompt, in [0,1], at work size
               tgt_heat,              # (H,W) heatmap of the target prompt, in [0,1]
               sigma:float=None,      # Gaussian sigma in pixels of the heatmaps; None: `default_sigma` (1/64 of the short side)
@@ -85,11 +101,11 @@ def edit_mask(src_heat,              # (H,W) heatmap of the source prompt, in [0
               source:str=None,       # the source prompt, named in the error when the mask is empty
              )->tuple:               # (soft (H,W) float32 in [0,1], binary (H,W) bool), at the heatmaps' size
     "The edit mask: `src_heat - tgt_heat` clipped to [0,1], Gaussian-smoothed, thresholded."
-    diff = mask_difference(src_heat, tgt_heat)
-    if diff.ndim != 2: raise DiffEditError(f"edit_mask takes one (H,W) heatmap per prompt, got shape {tuple(diff.shape)}")
+    diff = _check_2d(mask_difference(src_heat, tgt_heat), "edit_mask takes one (H,W) heatmap per prompt")
     what = f"{source!r} was not found in the image" if source else "the source prompt was not found in the image"
     return map_to_mask(diff, sigma, threshold, what, 'check the source prompt or lower the threshold')
 
+# %% ../nbs/04_smooth.ipynb #c5f1e7a2
 def combine_masks(masks:list,           # one (soft, binary) pair per kind of mask, at one size
                   method:str='clipseg', # 'intersection' or 'union' of two masks; any other: the one mask given
                  )->tuple:              # (soft, binary) torch tensors
