@@ -83,7 +83,7 @@ def lesson_problems(rows):
 
 def problems(rows):
     bad = [f"{r['notebook']}: {k}={r[k]}" for r in rows for k in ('fwd', 'gpu_rel', 'md150', 'noisy', 'test_fail') if r[k]]
-    bad += [f"{r['notebook']}: only {r['figures']} figures" for r in rows if r['notebook'][:2] in ('01', '02', '03', '04', '05') and r['figures'] < 3]
+    bad += [f"{r['notebook']}: only {r['figures']} figures" for r in rows if r['notebook'] in METHOD[1:6] and r['figures'] < 3]
     return bad
 
 if __name__ == '__main__':
