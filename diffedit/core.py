@@ -13,51 +13,12 @@ from PIL import Image, ImageOps
 # torch is imported where it is needed: the command line checks its arguments in a blink, before any model library loads
 
 # %% auto #0
-__all__ = ['DiffEditError', 'to_rgb', 'load_image', 'show_images', 'image_grid', 'overlay', 'show_heatmaps', 'get_device',
+__all__ = ['DiffEditError', 'show_images', 'to_rgb', 'load_image', 'overlay', 'show_heatmaps', 'image_grid', 'get_device',
            'get_dtype', 'hf_load', 'quiet_libraries']
 
 # %% ../nbs/00_core.ipynb #cf953ffa
 class DiffEditError(ValueError):
     "A user-facing error: one line that says what went wrong and how to fix it."
-
-# %% ../nbs/00_core.ipynb #91fd7ba3
-def _white_bg(im:Image.Image, background='white')->Image.Image:
-    "Composite an image with alpha onto white (or `background`)."
-    im = im.convert('RGBA')
-    bg = Image.new('RGBA', im.size, background)
-    return Image.alpha_composite(bg, im).convert('RGB')
-
-def to_rgb(im:Image.Image, background='white')->Image.Image:
-    "Any PIL mode as 8-bit RGB: alpha on white (or `background`), 16/32-bit and float scaled, CMYK converted."
-    if im.mode == 'RGB': return im
-    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info):
-        return _white_bg(im, background)
-    if im.mode.startswith('I;16') or im.mode == 'I':
-        a = np.asarray(im).astype(np.float64)
-        # 'I;16*' is 16-bit by definition; 'I' (32-bit) holds 16-bit data when PNG/TIFF produce it
-        top = 255. if im.mode == 'I' and a.max(initial=0) <= 255 else 65535.
-        if im.mode == 'I' and a.max(initial=0) > 65535: top = float(a.max())
-        a = np.clip(np.round(a * 255. / top), 0, 255).astype(np.uint8)
-        return Image.fromarray(a).convert('RGB')
-    if im.mode == 'F':
-        a = np.asarray(im).astype(np.float64)
-        if a.max(initial=0) <= 1.: a = a * 255.  # float images are usually in [0,1]
-        return Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8)).convert('RGB')
-    return im.convert('RGB')  # L, 1, P, CMYK, YCbCr, LAB, HSV
-
-# %% ../nbs/00_core.ipynb #bfb5a0e5
-def load_image(src,                # a path, an http(s):// or file:// URL, or a PIL image
-               background='white', # what transparent pixels become ('black' for a mask painted on transparency)
-              )->Image.Image:      # an upright 8-bit RGB image
-    "Load `src` as an upright RGB PIL image (a PIL image given is copied, never changed)."
-    if isinstance(src, Image.Image): return to_rgb(ImageOps.exif_transpose(src.copy()), background)
-    name = str(src)
-    if name.lower().startswith(('http://', 'https://')):
-        with urllib.request.urlopen(urllib.request.Request(name, headers={'User-Agent': 'diffedit'}), timeout=10) as r:
-            src = io.BytesIO(r.read())
-    elif name.startswith('file://'): src = urllib.request.url2pathname(urllib.parse.urlparse(name).path)
-    with Image.open(Path(src).expanduser() if isinstance(src, (str, os.PathLike)) else src) as im:
-        return to_rgb(ImageOps.exif_transpose(im), background)
 
 # %% ../nbs/00_core.ipynb #1bec38e3
 def _to_np(im)->np.ndarray:
@@ -78,6 +39,12 @@ def _value_range(a:np.ndarray)->dict:
     if a.dtype == bool or (a.size and a.min() >= 0 and a.max() <= 1): return dict(vmin=0, vmax=1)
     return {}
 
+def _np_to_pil(a:np.ndarray)->Image.Image:
+    "Numpy image in [0,1] (float/bool) or [0,255] (uint8) -> PIL."
+    if a.dtype != np.uint8: a = np.clip(np.round(a.astype(np.float64) * 255), 0, 255).astype(np.uint8)
+    return Image.fromarray(a)
+
+# %% ../nbs/00_core.ipynb #48dbe9a5
 def show_images(ims,             # images: PIL, numpy or torch, (H,W) or (3,H,W) or (H,W,3)
                 titles=None,     # one title per image
                 ncols:int=None,  # images per row (default: all in one row, at most 8)
@@ -101,23 +68,43 @@ def show_images(ims,             # images: PIL, numpy or torch, (H,W) or (3,H,W)
     plt.tight_layout()
     plt.show()
 
-def image_grid(ims,            # PIL images (or anything `show_images` takes)
-               ncols:int=None, # images per row (default: all in one row)
-              )->Image.Image:  # one picture, cells as big as the largest image
-    "Paste `ims` side by side in rows of `ncols` into one PIL image."
-    ims = [im if isinstance(im, Image.Image) else _np_to_pil(_to_np(im)) for im in ims]
-    ncols = ncols or len(ims)
-    w, h = max(i.width for i in ims), max(i.height for i in ims)
-    grid = Image.new('RGB', (w*ncols, h*math.ceil(len(ims)/ncols)), 'white')
-    for k, im in enumerate(ims): grid.paste(im.convert('RGB'), ((k % ncols)*w, (k // ncols)*h))
-    return grid
+# %% ../nbs/00_core.ipynb #91fd7ba3
+def _white_bg(im:Image.Image, background='white')->Image.Image:
+    "Composite an image with alpha onto white (or `background`)."
+    return Image.alpha_composite(Image.new('RGBA', im.size, background), im.convert('RGBA')).convert('RGB')
 
-def _np_to_pil(a:np.ndarray)->Image.Image:
-    "Numpy image in [0,1] (float/bool) or [0,255] (uint8) -> PIL."
-    if a.dtype != np.uint8: a = np.clip(np.round(a.astype(np.float64) * 255), 0, 255).astype(np.uint8)
-    return Image.fromarray(a)
+def to_rgb(im:Image.Image, background='white')->Image.Image:
+    "Any PIL mode as 8-bit RGB: alpha on white (or `background`), 16/32-bit and float scaled, CMYK converted."
+    if im.mode == 'RGB': return im
+    if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info):
+        return _white_bg(im, background)
+    if im.mode.startswith('I;16') or im.mode == 'I':
+        a = np.asarray(im).astype(np.float64)
+        # 'I;16*' is 16-bit by definition; 'I' (32-bit) holds 16-bit data when PNG/TIFF produce it
+        top = 255. if im.mode == 'I' and a.max(initial=0) <= 255 else 65535.
+        if im.mode == 'I' and a.max(initial=0) > 65535: top = float(a.max())
+        return Image.fromarray(np.clip(np.round(a * 255. / top), 0, 255).astype(np.uint8)).convert('RGB')
+    if im.mode == 'F':
+        a = np.asarray(im).astype(np.float64)
+        if a.max(initial=0) <= 1.: a = a * 255.  # float images are usually in [0,1]
+        return Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8)).convert('RGB')
+    return im.convert('RGB')  # L, 1, P, CMYK, YCbCr, LAB, HSV
 
-# %% ../nbs/00_core.ipynb #48dbe9a5
+# %% ../nbs/00_core.ipynb #bfb5a0e5
+def load_image(src,                # a path, an http(s):// or file:// URL, or a PIL image
+               background='white', # what transparent pixels become ('black' for a mask painted on transparency)
+              )->Image.Image:      # an upright 8-bit RGB image
+    "Load `src` as an upright RGB PIL image (a PIL image given is copied, never changed)."
+    if isinstance(src, Image.Image): return to_rgb(ImageOps.exif_transpose(src.copy()), background)
+    name = str(src)
+    if name.lower().startswith(('http://', 'https://')):
+        with urllib.request.urlopen(urllib.request.Request(name, headers={'User-Agent': 'diffedit'}), timeout=10) as r:
+            src = io.BytesIO(r.read())
+    elif name.startswith('file://'): src = urllib.request.url2pathname(urllib.parse.urlparse(name).path)
+    with Image.open(Path(src).expanduser() if isinstance(src, (str, os.PathLike)) else src) as im:
+        return to_rgb(ImageOps.exif_transpose(im), background)
+
+# %% ../nbs/00_core.ipynb #9f604a6d
 def overlay(image,               # the picture: PIL, numpy or torch (H,W,3)
             heat,                # (h,w) map in [0,1] (heatmap or mask: torch, numpy, bool, or an 8-bit 'L' image)
             cmap:str='turbo',    # matplotlib colour map for the map's values
@@ -133,6 +120,7 @@ def overlay(image,               # the picture: PIL, numpy or torch (H,W,3)
     grey = np.asarray(img.convert('L').convert('RGB'), np.float32)/255*0.7 + 0.15  # the picture stays readable, its colours leave
     return _np_to_pil(grey*(1 - h) + matplotlib.colormaps[cmap](h[..., 0])[..., :3]*h)
 
+# %% ../nbs/00_core.ipynb #f3db211c
 def show_heatmaps(image,        # the picture the maps were made on
                   maps,         # (h,w) maps in [0,1], e.g. the source's heatmap, the target's, their difference
                   titles=None,  # one title per map
@@ -147,15 +135,22 @@ def show_heatmaps(image,        # the picture the maps were made on
     fig.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 1), 'turbo'), ax=axs[0].tolist(), fraction=0.03, pad=0.02)
     plt.show()
 
-# %% ../nbs/00_core.ipynb #bd5fa234
-def get_device(device=None, # None (pick), 'cpu', 'cuda', 'cuda:1', 'mps' or a torch.device
-              )->torch.device:
-    "The torch device to run on: `device` if it is available, else (for None) CUDA if present, else CPU."
+# %% ../nbs/00_core.ipynb #265b8b7b
+def image_grid(ims,            # PIL images (or anything `show_images` takes)
+               ncols:int=None, # images per row (default: all in one row)
+              )->Image.Image:  # one picture, cells as big as the largest image
+    "Paste `ims` side by side in rows of `ncols` into one PIL image."
+    ims = [im if isinstance(im, Image.Image) else _np_to_pil(_to_np(im)) for im in ims]
+    ncols = ncols or len(ims)
+    w, h = max(i.width for i in ims), max(i.height for i in ims)
+    grid = Image.new('RGB', (w*ncols, h*math.ceil(len(ims)/ncols)), 'white')
+    for k, im in enumerate(ims): grid.paste(im.convert('RGB'), ((k % ncols)*w, (k // ncols)*h))
+    return grid
+
+# %% ../nbs/00_core.ipynb #0d1786ae
+def _check_device(device)->'torch.device':
+    "`device` as a torch.device, or a one-line error if it is unknown or not on this machine."
     import torch
-    if device is None:
-        dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-        warnings.warn(f"diffedit: no device given, using {dev}" + ('' if dev.type == 'cuda' else ' (no CUDA GPU found; this is slow)'), stacklevel=2)
-        return dev
     try: dev = torch.device(device)
     except (RuntimeError, TypeError): dev = None
     if dev is None or dev.type not in ('cpu', 'cuda', 'mps'):
@@ -167,6 +162,17 @@ def get_device(device=None, # None (pick), 'cpu', 'cuda', 'cuda:1', 'mps' or a t
     if dev.type == 'mps' and not (hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()):
         raise DiffEditError(f"device={str(device)!r} was asked for but MPS is not available; use cpu")
     return dev
+
+# %% ../nbs/00_core.ipynb #bd5fa234
+def get_device(device=None, # None (pick), 'cpu', 'cuda', 'cuda:1', 'mps' or a torch.device
+              )->torch.device:
+    "The torch device to run on: `device` if it is available, else (for None) CUDA if present, else CPU."
+    import torch
+    if device is None:
+        dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+        warnings.warn(f"diffedit: no device given, using {dev}" + ('' if dev.type == 'cuda' else ' (no CUDA GPU found; this is slow)'), stacklevel=2)
+        return dev
+    return _check_device(device)
 
 def get_dtype(device, # a device from `get_device` (or its name)
              )->torch.dtype:
