@@ -6,7 +6,7 @@ Docs: https://diffedit-dev.github.io/diffedit/app.html.md"""
 
 # %% ../nbs/09_app.ipynb #1b8023e3
 from __future__ import annotations
-import collections, hashlib, os, threading, tempfile, time, warnings, zipfile
+import atexit, collections, copy, hashlib, ipaddress, os, shutil, signal, socket, threading, tempfile, time, urllib.parse, warnings, zipfile
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
@@ -18,12 +18,12 @@ from .core import DiffEditError, overlay, quiet_libraries
 from .inputs import read_image
 from .resize import resize_for_sd, restore_size
 from .smooth import EmptyMaskError, default_sigma
-from .settings import FIELDS, PRESETS, METHODS, Settings, resolve
+from .settings import FIELDS, PRESETS, METHODS, MAX_PIXELS, Settings, resolve
 from .edit import Models, edit, mask_maps, make_mask
 
 # %% auto #0
-__all__ = ['MODEL_CALLS', 'APP_SETTINGS', 'MapMemo', 'picture_mask', 'editor_value', 'editor_mask', 'control', 'page_settings',
-           'start_values', 'build_app', 'launch']
+__all__ = ['MODEL_CALLS', 'MAX_UPLOAD', 'APP_SETTINGS', 'MapMemo', 'picture_mask', 'editor_value', 'editor_mask', 'control',
+           'page_settings', 'start_values', 'build_app', 'launch']
 
 # %% ../nbs/09_app.ipynb #a4b6f15f
 MODEL_CALLS = collections.Counter()  # model runs behind the mask preview, per kind ('clipseg', 'noise')
@@ -36,6 +36,7 @@ class MapMemo:
                  work:Image.Image,     # the picture at the models' size
                  source:str, target:str,
                  s:Settings,           # the edit's settings: its method says which maps; the noise map's settings are in its key
+                 clip:Models=None,     # other models (with a lock of their own) for the CLIPSeg maps; None: `models`
                 )->dict:               # as `diffedit.edit.mask_maps`
         pic, out = hashlib.blake2b(work.tobytes(), digest_size=16).hexdigest(), {}
         for kind in [k for k, name in (('clipseg', 'threshold'), ('noise', 'noise_threshold')) if s.used(name)]:
@@ -43,7 +44,8 @@ class MapMemo:
             if kind == 'noise': key += (s.seed, s.num_inference_steps, s.noise_draws, s.mask_strength)
             with self.lock: got = self.maps.get(key)
             if got is None:
-                with models.lock: got = mask_maps(models, work, source, target, replace(s, method=kind))  # one model run at a time
+                use = clip if clip is not None and kind == 'clipseg' else models
+                with use.lock: got = mask_maps(use, work, source, target, replace(s, method=kind))  # one model run at a time
                 MODEL_CALLS[kind] += 1
             with self.lock:
                 self.maps[key] = got; self.maps.move_to_end(key)
@@ -92,6 +94,36 @@ def _user_error(e:Exception)->gr.Error:
     "A one-line `gr.Error` for the page: our messages as they are (the CLI's), anything else with its type."
     return gr.Error(_first_line(e) if isinstance(e, DiffEditError) else f"{type(e).__name__}: {_first_line(e)}", print_exception=False)
 
+MAX_UPLOAD = 50 * 2**20  # bytes: a larger upload (gradio checks it) or URL download (`read_image`) is refused
+
+class _Picture(gr.Image):
+    "A `gr.Image` that hands the uploaded file on as it is, undecoded: the app reads it itself, limits first, one line if it is bad."
+    def preprocess(self, payload): return None if payload is None else str(payload.path)
+
+class _Scratch:
+    "The app's temporary folder: a sub-folder per edit or URL load (gradio serves copies), the oldest dropped past `keep`, all at shutdown."
+    def __init__(self, keep:int=8):
+        self.root, self.keep, self.made, self.lock = Path(tempfile.mkdtemp(prefix='diffedit-app-')), keep, collections.deque(), threading.Lock()
+        atexit.register(self.close)
+    def new(self)->Path:
+        d = Path(tempfile.mkdtemp(dir=self.root))
+        with self.lock:
+            self.made.append(d)
+            while len(self.made) > self.keep: shutil.rmtree(self.made.popleft(), ignore_errors=True)
+        return d
+    def close(self): shutil.rmtree(self.root, ignore_errors=True)
+
+def _public(url:str):
+    "Refuse a URL whose host is not a public internet address: a page served to others must not reach the server's own network."
+    host = urllib.parse.urlparse(url).hostname
+    if not host: return  # `read_image` says what is wrong with it
+    try: addrs = {a[4][0] for a in socket.getaddrinfo(host, None)}
+    except OSError: return  # nor can `read_image` reach it: it says so
+    for a in sorted(addrs):
+        if not ipaddress.ip_address(a.split('%')[0]).is_global:
+            raise DiffEditError(f"cannot read image {url!r}: {host} is a private or local address ({a}); the app loads only public "
+                                "addresses (launch(allow_private_urls=True) allows more)")
+
 _PICTURES = collections.OrderedDict()  # (path, size) -> PIL image: the page sends the picture's path on every slider move
 _PICTURES_LOCK = threading.Lock()
 
@@ -101,7 +133,7 @@ def _picture(path, size=None)->Image.Image:
     key = (str(path), size)
     with _PICTURES_LOCK:
         if key in _PICTURES: _PICTURES.move_to_end(key); return _PICTURES[key]
-    im = read_image(path) if size is None else resize_for_sd(_picture(path), size=size).image
+    im = read_image(path, max_pixels=MAX_PIXELS, max_bytes=MAX_UPLOAD) if size is None else resize_for_sd(_picture(path), size=size).image
     with _PICTURES_LOCK:
         _PICTURES[key] = im
         while len(_PICTURES) > 16: _PICTURES.popitem(last=False)
@@ -158,15 +190,23 @@ def _examples(folder)->list:
 
 def build_app(models:str='sd15', # the models preset selected at start (a key of `PRESETS`)
               device=None,       # None: CUDA if available, else CPU
+              allow_private_urls:bool=False, # let the URL box load from private and local addresses (not for a shared page)
              )->gr.Blocks:       # the app; `.queue().launch()` serves it
     "The DiffEdit app: picture and prompts in, live mask preview with brush, edited variations and their files out."
     resolve(models)  # an unknown preset is one line
-    held, held_lock, memo = {}, threading.Lock(), MapMemo()
+    held, seers, held_lock, memo, scratch = {}, {}, threading.RLock(), MapMemo(), _Scratch()
 
     def hold(preset)->Models:  # the app holds one `Models` per preset: loaded once, shared by every visitor
         with held_lock:
             if preset not in held: held[preset] = Models(preset, device=device)
             return held[preset]
+
+    def seer(preset)->Models:  # CLIPSeg for previews: the same network, its own processor and lock, so no preview waits for an edit
+        with held_lock:
+            if preset not in seers:
+                seg = hold(preset).seg
+                seers[preset] = Models(preset, device=device, seg=seg._replace(processor=copy.deepcopy(seg.processor)))
+            return seers[preset]
 
     def preview(picture, source, target, preset, *values, heatmaps=True):
         t0, calls = time.perf_counter(), sum(MODEL_CALLS.values())
@@ -177,7 +217,7 @@ def build_app(models:str='sd15', # the models preset selected at start (a key of
         try:
             (source, target), mods, s = _prompts(source, target), hold(preset), page_settings(preset, *values)
             work = _picture(picture, s.size)  # what the models see: the mask is made and painted at this size
-            maps = memo(mods, work, source, target, s)
+            maps = memo(mods, work, source, target, s, clip=seer(preset) if s.used('threshold') else None)
             if 'heatmaps' in maps: heat += [(_big(overlay(work, maps['heatmaps'][0])), f'source: {source}'),
                                             (_big(overlay(work, maps['heatmaps'][1])), f'target: {target}')]
             if 'noise' in maps: heat += [(_big(overlay(work, maps['noise'])), 'noise difference')]
@@ -212,9 +252,9 @@ def build_app(models:str='sd15', # the models preset selected at start (a key of
         url = (url or '').strip()
         if not url.lower().startswith(('http://', 'https://')):  # never a path or file:// URL: the page may be shared
             raise gr.Error('paste an http(s):// URL of a picture, or upload the file in the picture box', print_exception=False)
-        try: im = read_image(url)
+        try: im = read_image(url, max_pixels=MAX_PIXELS, max_bytes=MAX_UPLOAD, allow=None if allow_private_urls else _public)
         except DiffEditError as e: raise _user_error(e) from None
-        p = Path(tempfile.mkdtemp(prefix='diffedit-app-'))/'picture.png'; im.save(p)
+        p = scratch.new()/'picture.png'; im.save(p)
         return str(p)
 
     def run_edit(picture, source, target, preset, editor, *values, progress=gr.Progress(track_tqdm=True)):
@@ -229,7 +269,7 @@ def build_app(models:str='sd15', # the models preset selected at start (a key of
                 if computed is None or (painted != computed).any(): mask = Image.fromarray(picture_mask(painted, img.size).astype(np.uint8)*255)
             progress(0, desc='editing')
             res = edit(img, source, target, models=mods, mask=mask, **{k: getattr(s, k) for k in APP_SETTINGS})
-            out = Path(tempfile.mkdtemp(prefix='diffedit-app-'))
+            out = scratch.new()
             paths = res.save(out, wall_seconds=round(time.perf_counter() - t0, 3))
         except Exception as e: raise _user_error(e) from None
         zp = out/'diffedit-edit.zip'
@@ -238,19 +278,19 @@ def build_app(models:str='sd15', # the models preset selected at start (a key of
         status = f"{len(res.images)} variation(s) in {res.timings['total']:.1f} s" + (' · your painted mask' if mask is not None else '')
         return [(im, f'seed {s}') for im, s in zip(res.images, res.seeds)], [str(zp), *map(str, paths)], status
 
-    with gr.Blocks(title='DiffEdit') as demo:
+    with gr.Blocks(title='DiffEdit', delete_cache=(600, 3600)) as demo:  # gradio's copies of pictures go after an hour, and at shutdown
         gr.Markdown('## DiffEdit: change one thing in a picture\nSay what is in the picture and what it should become; '
                     'tune the mask with the sliders or the brush, then press **Edit**.')
         with gr.Row():
             with gr.Column(scale=1):
-                picture = gr.Image(label='picture', type='filepath', format='png', image_mode=None, sources=['upload', 'clipboard'], height=300)
+                picture = _Picture(label='picture', type='filepath', format='png', image_mode=None, sources=['upload', 'clipboard'], height=300)
                 url = gr.Textbox(label='or its URL (press Enter)', placeholder='https://...')
                 source = gr.Textbox(label='source: what is in the picture', placeholder='a horse')
                 target = gr.Textbox(label='target: what it should become', placeholder='a zebra')
                 preset = gr.Dropdown(list(PRESETS), value=models, label='models')
                 ctl = {k: control(k, PRESETS[models]) for k in APP_SETTINGS if k not in ('threshold', 'noise_threshold', 'sigma')}
                 go = gr.Button('Edit', variant='primary', elem_id='edit-button')
-                examples_dir = tempfile.mkdtemp(prefix='diffedit-app-examples-')
+                examples_dir = scratch.root
                 gr.Examples(_examples(examples_dir), [picture, source, target], label='toy scenes (models: toy)')
             with gr.Column(scale=2):
                 status = gr.Markdown('Upload a picture, or pick an example.', elem_id='status')
@@ -282,22 +322,45 @@ def build_app(models:str='sd15', # the models preset selected at start (a key of
         url.submit(load_url, url, picture, api_name='load_url')
         go.click(run_edit, [picture, source, target, preset, editor, *controls],
                  [results, files, status], api_name='edit', concurrency_id='edit', concurrency_limit=1)
-    demo.setting_controls = ctl  # setting -> its control (the tests check every setting that applies has one)
+    demo.setting_controls, demo.scratch = ctl, scratch  # setting -> its control (the tests check every setting that applies has one)
+    close = demo.close
+    def closing(*a, **k):  # closing the app deletes its temporary folder
+        try: return close(*a, **k)
+        finally: scratch.close()
+    demo.close = closing
     return demo
 
 def launch(models:str='sd15', # the models preset selected at start
            port:int=None,    # the port on localhost; None: the first free one from 7860
            share:bool=False, # also serve it on a public gradio.live link (on Colab, say)
            device=None,      # None: CUDA if available, else CPU
-           block:bool=True,  # wait until stopped (Ctrl+C); False: return the running app
+           block:bool=True,  # wait until stopped (Ctrl+C or SIGTERM); False: return the running app
+           allow_private_urls:bool=False, # let the URL box load from private and local addresses
            **kwargs,         # more options for gradio's `Blocks.launch` (e.g. `inline=False`, `auth`)
           ):
     "Start the app on localhost and print its URL."
     quiet_libraries()  # no 'Loading weights' bars or deprecation notes in the server's log; denoising bars stay
     warnings.filterwarnings('ignore', module='gradio')  # its queue's pandas deprecation notes, once per request
-    demo = build_app(models, device).queue()
-    _, url, share_url = demo.launch(server_name='127.0.0.1', server_port=port, share=share, prevent_thread_lock=True,
-                                    quiet=True, show_error=True, **kwargs)
-    print(f'diffedit app: {share_url or url}', flush=True)
-    if block: demo.block_thread()
+    demo = build_app(models, device, allow_private_urls).queue()
+    try: _, url, share_url = demo.launch(server_name='127.0.0.1', server_port=port, share=share, prevent_thread_lock=True, quiet=True,
+                                         show_error=True, **{'max_file_size': MAX_UPLOAD, **kwargs})
+    except OSError as e:
+        demo.scratch.close()
+        where = f"port {port} is taken (another program, or another app, listens there): pick another port" if port else f"no free port ({e})"
+        raise DiffEditError(f"cannot serve the app: {where}, or leave it out to use the first free one from 7860") from None
+    if block: _serve(demo, f'diffedit app: {share_url or url}')
+    else: print(f'diffedit app: {share_url or url}', flush=True)
     return demo
+
+def _serve(demo, line):
+    "Print `line`, then serve until Ctrl+C or SIGTERM (how a service is stopped): either closes the server and its temporary files."
+    def stop(*a): raise KeyboardInterrupt
+    try: old = signal.signal(signal.SIGTERM, stop)  # before the URL is printed: whoever read it may stop us
+    except ValueError: old = None  # not the main thread: the caller stops it
+    try:
+        print(line, flush=True)
+        demo.block_thread()  # closes the server on KeyboardInterrupt
+    finally:
+        if old is not None: signal.signal(signal.SIGTERM, old)
+        demo.close()
+    print('diffedit app: stopped', flush=True)

@@ -6,13 +6,13 @@ Docs: https://diffedit-dev.github.io/diffedit/cli.html.md"""
 
 # %% ../nbs/13_cli.ipynb #3d9ecf66
 from __future__ import annotations
-import argparse, os, signal, sys, tempfile, shutil, time, warnings
+import argparse, errno, os, signal, sys, tempfile, shutil, time, urllib.parse, urllib.request, warnings
 from pathlib import Path
 import diffedit
 from .core import DiffEditError  # none of these imports torch: mistakes fail in a blink
 from .settings import ArgError, METHODS, MAX_PIXELS, FIELDS, PRESETS, resolve, check_device
 from .outdir import OutDir, out_names
-from .inputs import read_image, check_text
+from .inputs import read_image, read_mask, check_text
 
 # %% auto #0
 __all__ = ['FLAGS', 'flag', 'add_settings', 'main']
@@ -90,8 +90,19 @@ def _parser()->argparse.ArgumentParser:
 
 # %% ../nbs/13_cli.ipynb #505837ff
 _PROGRESS = [True]
+def _print(line:str, file=None):
+    "`print`, writing what the terminal's encoding cannot show as escapes (a file name in ASCII, `PYTHONIOENCODING=ascii`)."
+    f = file or sys.stdout
+    try:
+        try: print(line, file=f, flush=True)
+        except UnicodeEncodeError:
+            enc = getattr(f, 'encoding', None) or 'ascii'
+            print(line.encode(enc, 'backslashreplace').decode(enc), file=f, flush=True)
+    except BrokenPipeError:  # the reader went away (`| head -1`): the work is done, nothing more to say there
+        if f is sys.stdout: sys.stdout = open(os.devnull, 'w')
+
 def _say(*a):
-    if _PROGRESS[0]: print('diffedit:', *a, file=sys.stderr, flush=True)
+    if _PROGRESS[0]: _print(' '.join(['diffedit:', *map(str, a)]), sys.stderr)
 
 def _quiet_libraries(progress:bool):
     "Keep stderr for our progress and errors (see `diffedit.core.quiet_libraries`)."
@@ -116,18 +127,35 @@ def _check_edit(a)->dict:
     a.source, a.target = check_text(a.source, a.target)
     if a.device is not None: check_device(a.device)
     local = [x is not None and not x.lower().startswith(('http://', 'https://')) for x in (a.image, a.mask)]
-    if local[0]: read_image(a.image, max_pixels=MAX_PIXELS)
-    if local[1]:
-        try: read_image(a.mask, max_pixels=MAX_PIXELS)
-        except DiffEditError as e: raise DiffEditError(f"the mask: {e}") from None
+    a.picture = read_image(a.image, max_pixels=MAX_PIXELS) if local[0] else None
+    if local[1]: read_mask(a.mask, None if a.picture is None else a.picture.size)  # its shape against the picture's, and not empty
     return s, given
+
+def _check_with_torch(a, s):
+    "The checks that need torch but not the model libraries (seconds sooner): the picture's shape for the models, the device."
+    if a.picture is not None:
+        from diffedit.resize import sd_size
+        sd_size(*a.picture.size, size=s.size)  # too small, or too elongated
+    if (a.device or '').startswith('cuda'):
+        from diffedit.core import get_device
+        get_device(a.device)
+
+def _default_out(image:str)->str:
+    "The default output folder, `STEM-edit`: a URL's query and escapes (`?w=800`, `%20`) are not part of the name; a file's name is."
+    u = urllib.parse.urlparse(image)
+    if u.scheme.lower() in ('http', 'https'): name = urllib.parse.unquote(u.path.rstrip('/').rsplit('/', 1)[-1])
+    elif u.scheme.lower() == 'file': name = Path(urllib.request.url2pathname(u.path)).name
+    else: name = Path(image).name
+    return f"{Path(name).stem or 'image'}-edit"
 
 _IDS = ('seg_model', 'inpaint_model', 'sd_model')  # settings that say which models: they go to `Models`
 
 def _edit(a, t0):
     s, given = _check_edit(a)
-    out = a.out if a.out is not None else f"{Path(a.image.split('?')[0]).stem or 'image'}-edit"
-    with OutDir(out, out_names(s.seeds), a.image, a.force, a.mask) as od:  # reserved now: a folder we cannot write fails before the models run
+    out = a.out if a.out is not None else _default_out(a.image)
+    with OutDir(out, out_names(s.seeds), a.image, a.force, a.mask) as a.od:  # reserved now: a folder we cannot write fails before the models run
+        od = a.od
+        _check_with_torch(a, s)
         _quiet_libraries(_PROGRESS[0])
         from diffedit.edit import edit, Models
         models = Models(a.models, **{k: given[k] for k in _IDS}, device=_device(a.device))
@@ -137,7 +165,7 @@ def _edit(a, t0):
         paths = res.save(od, maps=a.maps, command=['diffedit', *a.argv], wall_seconds=round(wall, 3))
     _say(f"done in {wall:.1f} s (models {res.timings['load_models']:.1f} s, mask {res.timings['mask']:.1f} s, "
          f"{'inpaint' if s.method == 'clipseg' else 'decode'} {res.timings.get('inpaint', res.timings.get('decode', 0)):.1f} s)")
-    for p in paths: print(p)
+    for p in paths: _print(str(p))
     return res
 
 _DEMO = ['before.png', 'mask.png', 'after.png', 'demo.png']
@@ -145,7 +173,8 @@ _DEMO = ['before.png', 'mask.png', 'after.png', 'demo.png']
 def _demo(a):
     if a.seed is not None: resolve('toy', seed=a.seed)
     if a.device is not None: check_device(a.device)
-    with OutDir(a.out, _DEMO, force=a.force) as od:  # a second run fails here, before any library loads
+    with OutDir(a.out, _DEMO, force=a.force) as a.od:  # a second run fails here, before any library loads
+        od = a.od
         _quiet_libraries(True)
         from diffedit.edit import Models
         from diffedit.metrics import demo
@@ -153,7 +182,7 @@ def _demo(a):
         try:
             demo(work, method=a.method, models=Models('toy', device=_device(a.device)), **({} if a.seed is None else dict(seed=a.seed)))
             od.write({n: (work/n).read_bytes() for n in _DEMO})
-            for n in _DEMO: print(Path(od.out)/n)  # where the files are, as `diffedit edit` prints them
+            for n in _DEMO: _print(str(Path(od.out)/n))  # where the files are, as `diffedit edit` prints them
         finally: shutil.rmtree(work, ignore_errors=True)
 
 def _eval(a):
@@ -193,6 +222,7 @@ def main(argv=None, # arguments (default: sys.argv[1:])
         )->int:     # exit code: 0 done, 1 bad input or failure (one line on stderr), 2 bad command line, 130/143 interrupted
     "The `diffedit` console script."
     t0 = time.perf_counter()
+    if sys.stderr is None: sys.stderr = open(os.devnull, 'w')  # started with stderr closed (2>&-): run, quietly
     argv = sys.argv[1:] if argv is None else [str(x) for x in argv]
     a = _parser().parse_args(argv)
     a.argv = argv
@@ -209,19 +239,33 @@ def main(argv=None, # arguments (default: sys.argv[1:])
         else: dict(demo=_demo, eval=_eval, app=_app)[a.command](a)
     except ArgError as e: return _fail(a, e.render(FLAGS))
     except DiffEditError as e: return _fail(a, str(e))
-    except KeyboardInterrupt: return _fail(a, 'interrupted (Ctrl-C); nothing was written', 130)
-    except _Terminated: return _fail(a, 'terminated (SIGTERM); nothing was written', 143)
-    except Exception as e:  # a bug or a library failure we did not foresee: still one line, with the way to the traceback
-        if os.environ.get('DIFFEDIT_DEBUG'): raise
-        first = (str(e).strip().splitlines() or [''])[0][:200]
-        return _fail(a, f"unexpected {type(e).__name__}: {first} (rerun with DIFFEDIT_DEBUG=1 for the traceback, and please report it)")
+    except KeyboardInterrupt: return _fail(a, f"interrupted (Ctrl-C); {_what_was_written(a)}", 130)
+    except _Terminated: return _fail(a, f"terminated (SIGTERM); {_what_was_written(a)}", 143)
+    except OSError as e:  # a full disk, a read-only one...: said as what it is
+        if e.errno not in _DISK: return _unexpected(a, e)
+        return _fail(a, f"{e.strerror}{f' ({e.filename})' if e.filename else ''}; {_what_was_written(a)} (free some space or pick another folder)")
+    except Exception as e: return _unexpected(a, e)
     finally:
         if old_term is not None: signal.signal(signal.SIGTERM, old_term)
         warnings.showwarning = old_show
     return 0
 
+_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}  # what a disk says: the user's to fix
+
+def _what_was_written(a)->str:
+    "What a run stopped by a signal or an error left: its files are either all there (written before it stopped) or none."
+    od = getattr(a, 'od', None)
+    if od is not None and od.written: return f"the {len(od.written)} files had been written into {str(od.out)!r} before (complete)"
+    return 'nothing was written'
+
+def _unexpected(a, e)->int:
+    "A bug or a library failure we did not foresee: still one line, with the way to the traceback."
+    if os.environ.get('DIFFEDIT_DEBUG'): raise e
+    first = (str(e).strip().splitlines() or [''])[0][:200]
+    return _fail(a, f"unexpected {type(e).__name__}: {first} (rerun with DIFFEDIT_DEBUG=1 for the traceback, and please report it)")
+
 def _fail(a, line, code=1)->int:
-    print(f"diffedit {a.command}: error: {line}", file=sys.stderr, flush=True)
+    _print(f"diffedit {a.command}: error: {line}", sys.stderr)
     return code
 
 # %% ../nbs/13_cli.ipynb #5f631a5c

@@ -6,7 +6,7 @@ Docs: https://diffedit-dev.github.io/diffedit/hub.html.md"""
 
 # %% ../nbs/07b_hub.ipynb #abe816e0
 from __future__ import annotations
-import http.client, json, logging, os, re, urllib.error, urllib.parse, warnings
+import http.client, json, logging, os, re, threading, urllib.error, urllib.parse, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from .core import DiffEditError
@@ -75,9 +75,17 @@ def _check_kind(obj, cls, name, what):
     return obj
 
 # %% ../nbs/07b_hub.ipynb #9701f6da
+_LOADING = threading.RLock()  # the libraries' loggers are process-wide: one load at a time swaps their handlers
+
 @contextmanager
 def _report():
     "Collect the log records of transformers and diffusers (warnings up) while loading; replay what they would have shown on success."
+    with _LOADING:
+        with _collect() as said: yield said
+
+@contextmanager
+def _collect():
+    "`_report` without its lock."
     said, saved = [], []
     class Keep(logging.Handler):
         def emit(self, r): said.append(r)

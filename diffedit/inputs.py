@@ -26,14 +26,25 @@ def _recording(opened:list):
         def https_open(self, req): return self.do_open(conn(http.client.HTTPSConnection), req, context=self._context)
     return H(), S()
 
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    "Follow redirects only to http(s) addresses that `allow` (if given) lets through."
+    def __init__(self, allow=None): self.allow = allow
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not newurl.lower().startswith(('http://', 'https://')):
+            raise DiffEditError(f"cannot read image {req.full_url!r}: the server redirected to {newurl[:80]!r}, not an http(s) address")
+        if self.allow: self.allow(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
 def fetch(url:str,              # an http(s):// URL
           timeout:float=10,     # seconds for the whole request: connecting, headers and body
           max_bytes:int=50*2**20, # refuse a larger answer (from Content-Length, and while reading)
           headers:dict=None,    # extra request headers
+          allow=None,           # a function that refuses a URL (raising): called for `url` and every redirect
          )->bytes:              # the body; `urllib.error.HTTPError` for an error status, `TimeoutError` past the deadline
     "GET `url` within one overall deadline, closing the connection when it passes."
+    if allow: allow(url)
     opened, box, done = [], {}, threading.Event()
-    opener = urllib.request.build_opener(*_recording(opened))
+    opener = urllib.request.build_opener(*_recording(opened), _Redirects(allow))
     req = urllib.request.Request(url, headers={'User-Agent': 'diffedit', **(headers or {})})
     def work():
         try:
@@ -59,9 +70,9 @@ def fetch(url:str,              # an http(s):// URL
 
 class _TooBig(Exception): "An answer larger than `max_bytes` (its Content-Length, if it gave one)."
 
-def _read_url(url:str, timeout:float, max_bytes:int)->bytes:
+def _read_url(url:str, timeout:float, max_bytes:int, allow=None)->bytes:
     "`fetch` for a picture, with one-line errors."
-    try: return fetch(url, timeout, max_bytes)
+    try: return fetch(url, timeout, max_bytes, allow=allow)
     except _TooBig as e:
         size = f"it is {e.args[0]} bytes, " if e.args[0] else ''
         raise DiffEditError(f"cannot read image {url!r}: {size}larger than max_bytes={max_bytes}; download it yourself or raise max_bytes") from None
@@ -78,11 +89,12 @@ def read_image(src,                  # a path, an http(s):// or file:// URL, or 
                max_bytes:int=50*2**20, # refuse URLs (and pipes) larger than this (checked while reading)
                max_pixels:int=None,  # refuse pictures with more pixels (checked before decoding); None: PIL's own limit
                background='white',   # what transparent pixels become ('black' for a mask painted on transparency)
+               allow=None,           # a function that refuses a URL (raising `DiffEditError`), for it and every redirect
               )->Image.Image:        # an upright 8-bit RGB image
     "`load_image` for pictures people hand in: limits checked before decoding, and a one-line `DiffEditError` for anything unreadable."
-    return to_rgb(_open(src, timeout, max_bytes, max_pixels), background)
+    return to_rgb(_open(src, timeout, max_bytes, max_pixels, allow), background)
 
-def _open(src, timeout=10, max_bytes=50*2**20, max_pixels=None)->Image.Image:
+def _open(src, timeout=10, max_bytes=50*2**20, max_pixels=None, allow=None)->Image.Image:
     "`src` decoded and upright, in its own mode (16-bit, float, alpha kept)."
     if isinstance(src, Image.Image):
         _check_pixels(src, 'the picture given', max_pixels)
@@ -92,7 +104,7 @@ def _open(src, timeout=10, max_bytes=50*2**20, max_pixels=None)->Image.Image:
         raise DiffEditError(f"cannot read image from a {type(src).__name__}: pass a path, a URL or a PIL image")
     if isinstance(src, str) and name.startswith('file://'):
         src = Path(urllib.request.url2pathname(urllib.parse.urlparse(name).path))
-    if isinstance(src, str) and name.lower().startswith(('http://', 'https://')): data = io.BytesIO(_read_url(name, timeout, max_bytes))
+    if isinstance(src, str) and name.lower().startswith(('http://', 'https://')): data = io.BytesIO(_read_url(name, timeout, max_bytes, allow))
     else: data = _read_file(Path(src).expanduser(), name, max_bytes)
     try:
         with warnings.catch_warnings():
@@ -179,8 +191,10 @@ def read_mask(src,         # a path, URL or PIL image (white = edit, transparent
         m = np.asarray(Image.fromarray(m.astype(np.float32)).resize((w, h), Image.BILINEAR))
     m = m > 0.5
     if not m.any():
+        why = "the mask is empty (all black or transparent): paint white where the picture should change"
+        if 'torch' not in sys.modules: raise DiffEditError(why)  # the command line's check before torch loads: the same line
         from diffedit.smooth import EmptyMaskError
-        raise EmptyMaskError("the mask is empty (all black or transparent): paint white where the picture should change")
+        raise EmptyMaskError(why)
     return m
 
 # %% ../nbs/07d_inputs.ipynb #e9f77b28

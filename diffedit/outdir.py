@@ -168,6 +168,7 @@ class OutDir:
     def __init__(self, out_dir, names, input=None, force=False, mask=None):
         self.out, self.paths = check_out_dir(out_dir, names, input, force, mask)
         self.names, self.input, self.force, self.mask, self.made, self.lock = list(names), input, force, mask, [], None
+        self.written = []  # the paths of a complete set, once `write` has put it in place
         try:
             missing, up = [], self.out
             while not up.exists(): missing.append(up); up = up.parent
@@ -201,7 +202,7 @@ class OutDir:
                 for n in stale: os.replace(self.out/n, old/n)
                 for n in files: os.replace(tmp/n, self.out/n)
             except BaseException: _settle(self.out, j); raise  # an error or a signal: the previous files back, all or nothing
-            _settle(self.out, j)
+            with _signals_held(): _settle(self.out, j); self.written = [self.out/n for n in files]  # no signal in between
         except OSError as e:
             why = e.strerror or e
             if j and (self.out/JOURNAL).exists():  # even undoing failed: nothing is deleted, the next run puts it right
@@ -214,7 +215,7 @@ class OutDir:
                     if j is None and (self.out/JOURNAL).exists(): os.remove(self.out/JOURNAL)  # failed while writing it
                     for d in (tmp, old):
                         if d is not None: shutil.rmtree(d, ignore_errors=True)
-        return [self.out/n for n in files]
+        return self.written
 
     def release(self, ok:bool=True):
         "Drop the lock; after a failure also the folders we created (if still empty)."

@@ -5,7 +5,7 @@ stderr naming the fix, no traceback, leave nothing in the output folder (or an e
 leave the input untouched. A run that succeeds writes all files, with the umask's mode, and strict JSON.
 Runs use the shipped toy models at 64 px (or tiny random ones saved to folders), so the suite stays fast.
 """
-import hashlib, json, os, shutil, signal, subprocess, sys, textwrap, time
+import hashlib, json, os, shlex, shutil, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import numpy as np
 import pytest
@@ -317,7 +317,7 @@ def test_bad_models(batch):
     for i, (k, (_, words)) in enumerate(bad.items()):
         try: one_line(R(res[k]), 1, words); assert not (d/f'bad{i}').exists(), 'wrote files'
         except AssertionError as e: wrong[k] = str(e)[:300]
-    assert not wrong, wrong  # every case that does not hold, by name
+    assert not wrong, f"{len(wrong)} do not hold: {sorted(wrong)}; {wrong}"  # every case that does not hold, by name
 
 
 # ---------------------------------------------------------------- runs that need their own process
@@ -632,3 +632,133 @@ def test_unreadable_picture_is_not_corrupt(w, monkeypatch):
     monkeypatch.setattr(builtins, 'open', denied)
     with pytest.raises(DiffEditError) as e: read_image(w/'in.png')
     assert 'permission denied' in str(e.value) and 'corrupt' not in str(e.value), str(e.value)
+
+# ---------------------------------------------------------------- kinds 7, 10, 11: the command line after the work, names, cheap checks
+def test_signal_after_the_files_are_written_ascii_terminal(w, tmp_path):
+    "PYTHONIOENCODING=ascii and a non-ASCII folder, SIGTERM just after the demo's files were moved in: paths printed escaped, the line says the files are complete."
+    setup = hook(MOD('diffedit.cli'), '_print', 4, 'os.kill(os.getpid(), signal.SIGTERM)')  # before printing the last path
+    r = run('demo', '--device', 'cpu', '--out', tmp_path/'café', setup=setup, env={**ENV, 'PYTHONIOENCODING': 'ascii'})
+    last = r.stderr.strip().splitlines()[-1]  # after the demo's progress bars
+    assert r.returncode == 143 and 'Traceback' not in r.stderr and 'nothing was written' not in r.stderr, r.stderr[-500:]
+    assert 'terminated' in last and 'the 4 files had been written' in last and 'complete' in last and 'caf\\xe9' in last, last
+    assert r.stdout.count('caf\\xe9') == 3 and sorted(os.listdir(tmp_path/'café')) == ['after.png', 'before.png', 'demo.png', 'mask.png']
+
+def test_closed_stderr(w, tmp_path):
+    "stderr closed (2>&-): the work is done and the exit status says so."
+    cmd = ' '.join(shlex.quote(c) for c in [sys.executable, '-c', DRIVER.format(setup=''), 'demo', '--device', 'cpu', '--out', str(tmp_path/'quiet')])
+    r = subprocess.run(['bash', '-c', cmd + ' 2>&-'], env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and len(os.listdir(tmp_path/'quiet')) == 4, (r.returncode, r.stdout)
+
+NODIFFUSERS = "import atexit\natexit.register(lambda: print('DIFFUSERS' if 'diffusers' in sys.modules else 'NODIFFUSERS'))"
+
+@pytest.mark.parametrize('case', ['question mark in a file name', 'file URL with a space'])
+def test_default_out_name(w, tmp_path, case):
+    "The default folder is named after the picture as the user named it: a file's '?' is kept, a file:// URL's %20 is a space."
+    name = 'what?.png' if case.startswith('question') else 'my pic.png'
+    shutil.copy(w/'in.png', tmp_path/name)
+    (tmp_path/f'{Path(name).stem}-edit').write_text('in the way')  # the folder's name, shown by the line that refuses it
+    args = base(w, out=None); args[1] = name if case.startswith('question') else (tmp_path/name).as_uri()
+    r = run(*args, cwd=tmp_path)
+    one_line(r, 1, [f"{Path(name).stem}-edit", 'is a file'])
+    assert r.stdout.strip() == 'NOTORCH'
+
+def test_cheap_checks_before_the_model_libraries(w, tmp_path):
+    "A mask of another shape, an empty mask: before torch; a picture too small and CUDA asked for without one: before the model libraries."
+    Image.new('L', (32, 64), 255).save(tmp_path/'tall.png'); Image.new('L', (64, 64), 0).save(tmp_path/'black.png')
+    Image.new('RGB', (4, 64)).save(tmp_path/'thin.png')
+    for mask, words in (('tall.png', 'the mask is 32x64'), ('black.png', 'the mask is empty')):
+        r = run(*base(w, '--mask', tmp_path/mask, out=tmp_path/'o'))
+        one_line(r, 1, words); assert r.stdout.strip() == 'NOTORCH', mask
+    args = base(w, out=tmp_path/'o2'); args[1] = tmp_path/'thin.png'
+    for extra, words in (([], 'too small'), (['--device', 'cuda'], 'no CUDA GPU')):
+        a = args if not extra else base(w, *extra, out=tmp_path/'o3')
+        r = run(*a, setup=NODIFFUSERS)
+        one_line(r, 1, words); assert r.stdout.split() == ['TORCH', 'NODIFFUSERS'], (words, r.stdout)
+    assert not any((tmp_path/o).exists() for o in ('o', 'o2', 'o3'))
+
+# ---------------------------------------------------------------- kinds 5 and 12: the app's uploads, temporary files, previews, port, SIGTERM
+@pytest.fixture(scope='module')
+def app_served(w, tmp_path_factory):
+    "The app with the toy models on a free port, driven through gradio_client as the page drives it."
+    pytest.importorskip('gradio'); gc = pytest.importorskip('gradio_client')
+    import socket
+    from diffedit import app
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    d = tmp_path_factory.mktemp('appfaults')
+    demo = app.launch(models='toy', port=port, device='cpu', block=False)
+    yield dict(demo=demo, client=gc.Client(demo.local_url, verbose=False, download_files=str(d/'dl')), dir=d, gc=gc, app=app)
+    demo.close()
+
+def _preview(a, pic, source='a purple triangle', target='a blue triangle'):
+    return a['client'].predict(a['gc'].handle_file(str(pic)), source, target, 'toy', 'clipseg', 1, 0, 2, 0.5, 0.55, 1.0, api_name='/preview')
+
+def test_app_bad_uploads(app_served):
+    "A 144-megapixel PNG of a few KB, a text file, an empty file: one readable line each, the huge one refused from its header."
+    import resource
+    d = app_served['dir']
+    Image.new('L', (12000, 12000)).save(d/'huge.png'); (d/'notes.png').write_text('not a picture'); (d/'empty.png').write_bytes(b'')
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for name, words in (('huge.png', 'megapixels'), ('notes.png', 'not an image'), ('empty.png', 'cannot read image')):
+        *_, status = _preview(app_served, d/name)
+        assert words in status and 'Traceback' not in status and 'preprocess' not in status, (name, status)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000, 'the huge picture was decoded'  # KiB
+
+def test_app_urls_public_only(app_served):
+    "The URL box refuses the server's own network (127.0.0.1, a redirect to file://) unless the app allows private addresses."
+    with pytest.raises(Exception, match='private or local address'):
+        app_served['client'].predict('http://127.0.0.1:9/p.png', api_name='/load_url')
+    from diffedit.inputs import _Redirects
+    import urllib.request
+    from diffedit.core import DiffEditError
+    with pytest.raises(DiffEditError, match='not an http'):
+        _Redirects().redirect_request(urllib.request.Request('http://example.com/a.png'), None, 302, 'Found', {}, 'file:///etc/passwd')
+
+def test_app_temporary_files(app_served):
+    "Every edit and URL load goes into the app's own folder, the oldest dropped; closing the app deletes it."
+    a, scratch = app_served, app_served['demo'].scratch
+    for seed in (1, 2):
+        a['client'].predict(a['gc'].handle_file(str(Path(scratch.root)/'toy_2000000004.png')), 'a blue triangle',
+                            'a red triangle', 'toy', None, 'clipseg', 1, seed, 2, 0.4, 0.55, 1.0, api_name='/edit')
+    subs = [p for p in scratch.root.iterdir() if p.is_dir()]
+    assert len(subs) == 2 and all((p/'edit.json').exists() for p in subs)
+    from diffedit.app import _Scratch
+    s = _Scratch(keep=2); made = [s.new() for _ in range(3)]
+    assert [p.exists() for p in made] == [False, True, True]
+    s.close(); assert not s.root.exists()
+
+def test_app_preview_never_waits_for_an_edit(app_served, monkeypatch):
+    "While an edit repaints (slowed to 6 s), a new picture's preview, which runs CLIPSeg, answers at once."
+    import threading
+    import diffedit.edit as de
+    a, real, inside = app_served, de.repaint, threading.Event()
+    def slow(*args, **kw): inside.set(); time.sleep(6); return real(*args, **kw)
+    monkeypatch.setattr(de, 'repaint', slow)
+    pic = Path(a['demo'].scratch.root)/'toy_2000000010.png'
+    t = threading.Thread(target=lambda: a['client'].predict(a['gc'].handle_file(str(pic)), 'a blue circle', 'a red circle', 'toy', None,
+                                                            'clipseg', 1, 0, 2, 0.4, 0.55, 1.0, api_name='/edit'), daemon=True)
+    t.start(); assert inside.wait(60)
+    t0 = time.time(); *_, status = _preview(a, Path(a['demo'].scratch.root)/'toy_2000000001.png'); took = time.time() - t0
+    assert status.startswith('mask:') and '1 model run' in status, status
+    assert took < 4, f'the preview waited {took:.1f} s for the edit'
+    t.join(60)
+
+def test_app_port_taken(app_served):
+    "A taken port: one line naming it (not 'unexpected OSError ... please report it')."
+    from diffedit.core import DiffEditError
+    port = int(app_served['demo'].local_url.rstrip('/').rsplit(':', 1)[1])
+    with pytest.raises(DiffEditError, match=f'port {port} is taken'): app_served['app'].launch(models='toy', port=port, device='cpu', block=False)
+
+def test_app_sigterm_is_a_clean_stop(w, tmp_path):
+    "SIGTERM, how a service is stopped: exit 0, no error line, its temporary folder gone."
+    pytest.importorskip('gradio')
+    import socket
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    (tmp_path/'tmp').mkdir()
+    p = run('app', '--models', 'toy', '--device', 'cpu', '--port', port, env={**ENV, 'TMPDIR': str(tmp_path/'tmp')}, wait=False)
+    line = p.stdout.readline()  # the app's URL, once it serves
+    assert 'diffedit app: http' in line, (line, p.stderr.read() if p.poll() is not None else '')
+    assert any(q.name.startswith('diffedit-app-') for q in (tmp_path/'tmp').iterdir())
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0 and 'error' not in err, (p.returncode, err[-800:])
+    assert not any(q.name.startswith('diffedit-app-') for q in (tmp_path/'tmp').iterdir()), list((tmp_path/'tmp').iterdir())
