@@ -16,7 +16,7 @@ FAST = ['--models', 'toy', '--device', 'cpu', '--steps', '2', '-n', '1', '--no-p
 def batch_cmd(*args): return [sys.executable, '-m', 'diffedit.batch', *[str(a) for a in args]]
 
 def batch(*args, **kw):
-    return subprocess.run(batch_cmd(*args), capture_output=True, text=True, env=ENV, timeout=300, **kw)
+    return subprocess.run(batch_cmd(*args), capture_output=True, text=True, env=ENV, timeout=900, **kw)
 
 def toy_rows(d:Path, n:int, start:int=0)->list:
     "`n` recolouring edits of toy scenes (seeds from the held-out range), pictures saved in `d`."
@@ -206,7 +206,7 @@ def test_two_processes_same_pictures(tmp_path):
     one = batch(m, '--out', tmp_path/'one', '--threads', '1', *FAST)
     assert one.returncode == 0, one.stderr
     two = subprocess.run([str(TORCHRUN), '--nproc-per-node', '2', '-m', 'diffedit.batch', str(m), '--out', str(tmp_path/'two'), *FAST],
-                         capture_output=True, text=True, env=ENV, timeout=300)
+                         capture_output=True, text=True, env=ENV, timeout=900)
     assert two.returncode == 0, two.stderr
     assert pictures(tmp_path/'two') == pictures(tmp_path/'one') and len(pictures(tmp_path/'one')) == 8 * 3
     assert [x['id'] for x in summary(tmp_path/'two')] == [x['id'] for x in summary(tmp_path/'one')]
