@@ -6,7 +6,7 @@ Docs: https://diffedit-dev.github.io/diffedit/edit.html.md"""
 
 # %% ../nbs/08_edit.ipynb #0d51cbf6
 from __future__ import annotations
-import io, json, os, platform, sys, threading, time
+import inspect, io, json, os, platform, sys, threading, time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, replace
 from functools import cached_property
@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from fastcore.meta import delegates
 import diffedit
 from .core import DiffEditError, show_images, image_grid, get_device, get_dtype
 from .resize import resize_for_sd
@@ -24,7 +23,7 @@ from .smooth import EmptyMaskError, map_to_mask, combine_masks, default_sigma
 from .inpaint import load_inpaint, inpaint, paste_back, mask_array
 from .noise import load_sd, noise_map  # SD1.5 text-to-image: noise mask and DDIM decoding
 from .ddim import diffedit_decode
-from .settings import ArgError, Settings, PRESETS, MAX_PIXELS, resolve
+from .settings import ArgError, Settings, PRESETS, FIELDS, MAX_PIXELS, resolve
 from .hub import from_pretrained
 from .inputs import read_image, read_mask, check_text
 from .outdir import OutDir, out_names
@@ -254,7 +253,6 @@ def _models(models, device, dtype, ids:dict)->Models:
         raise ArgError(f"{{models}}: pass a preset name ({', '.join(PRESETS)}), a Settings or a Models, not a {type(models).__name__}")
     return Models(models, **ids, device=device, dtype=dtype)
 
-@delegates(Settings, but=['seg_model', 'inpaint_model', 'sd_model'])
 def edit(image,                 # picture: path, URL or PIL image (at most `MAX_PIXELS` pixels)
          source:str,            # what is in the picture now, e.g. 'a horse' (the negative prompt)
          target:str,            # what it should become, e.g. 'a zebra' (the prompt)
@@ -291,3 +289,13 @@ def edit(image,                 # picture: path, URL or PIL image (at most `MAX_
     params = _record(image, img, r, source, target, s, models, notes, mask)
     return EditResult(img, out, Image.fromarray(full.astype(np.uint8)*255), None if soft is None else soft.numpy(),
                       maps.get('heatmaps'), s.seeds, params, t.done())
+
+def _settings_signature(f):
+    "`f`'s signature with its `**settings` spelled out: every other field of `Settings`, None meaning the preset's."
+    sig = inspect.signature(f)
+    named = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+    given = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None) for k in FIELDS if k not in sig.parameters]
+    f.__signature__ = sig.replace(parameters=named + given)
+    return f
+
+_settings_signature(edit)
