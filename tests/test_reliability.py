@@ -733,11 +733,13 @@ def test_app_preview_never_waits_for_an_edit(app_served, monkeypatch):
     a, real, inside = app_served, de.repaint, threading.Event()
     def slow(*args, **kw): inside.set(); time.sleep(6); return real(*args, **kw)
     monkeypatch.setattr(de, 'repaint', slow)
-    pic = Path(a['demo'].scratch.root)/'toy_2000000010.png'
+    from diffedit.toy import toy_scene
+    pic, other = a['dir']/'wait1.png', a['dir']/'wait2.png'
+    toy_scene(2_000_000_010).image.save(pic); toy_scene(2_000_000_001).image.save(other)
     t = threading.Thread(target=lambda: a['client'].predict(a['gc'].handle_file(str(pic)), 'a blue circle', 'a red circle', 'toy', None,
                                                             'clipseg', 1, 0, 2, 0.4, 0.55, 1.0, api_name='/edit'), daemon=True)
     t.start(); assert inside.wait(60)
-    t0 = time.time(); *_, status = _preview(a, Path(a['demo'].scratch.root)/'toy_2000000001.png'); took = time.time() - t0
+    t0 = time.time(); *_, status = _preview(a, other); took = time.time() - t0
     assert status.startswith('mask:') and '1 model run' in status, status
     assert took < 4, f'the preview waited {took:.1f} s for the edit'
     t.join(60)
