@@ -11,7 +11,7 @@ from pathlib import Path
 import diffedit
 from .core import DiffEditError  # none of these imports torch: mistakes fail in a blink
 from .settings import ArgError, METHODS, MAX_PIXELS, FIELDS, PRESETS, resolve, check_device
-from .outdir import OutDir, out_names
+from .outdir import OutDir, OURS, out_names
 from .inputs import read_image, read_mask, check_text
 
 # %% auto #0
@@ -70,12 +70,13 @@ def _parser()->argparse.ArgumentParser:
     d.add_argument('--seed', type=int, default=None, help='toy scene seed (default: the first held-out scene)')
     d.add_argument('--method', default='clipseg', choices=METHODS, help='how the mask is made (default clipseg)')
     d.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
-    d.add_argument('--force', action='store_true', help="replace an earlier demo's files in --out")
+    d.add_argument('--force', action='store_true', help="replace another edit's files in --out (an earlier demo's are replaced without it)")
     v = sub.add_parser('eval', help='score edits on held-out toy scenes',
                        description="Score edits on held-out toy scenes against their true masks: mask IoU, recolouring, shape, pixels outside the mask.")
     v.add_argument('--models', default='toy', help=f"model preset: {', '.join(PRESETS)} (default toy: the scenes are the toy world's)")
     v.add_argument('--scenes', type=int, default=50, help='number of held-out scenes, 1 to 10000 (default 50)')
     v.add_argument('--methods', default='clipseg', help='comma-separated mask methods (default clipseg)')
+    v.add_argument('--format', default='markdown', choices=('markdown', 'csv', 'json'), help='how to print the table (default markdown)')
     v.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
     a = sub.add_parser('app', help='edit pictures in a web page (needs the app extra: pip install "diffedit[app]")',
                        description='Serve the app: live mask preview with sliders and a brush, then the edited variations to download.')
@@ -170,10 +171,15 @@ def _edit(a, t0):
 
 _DEMO = ['before.png', 'mask.png', 'after.png', 'demo.png']
 
+def _own_demo(out)->bool:
+    "Whether `out` holds a demo's files and no other edit's: the demo replaces its own output, as printed in the README."
+    try: return Path(out).is_dir() and all(f.name in _DEMO or not OURS.fullmatch(f.name) for f in Path(out).iterdir())
+    except OSError: return False
+
 def _demo(a):
     if a.seed is not None: resolve('toy', seed=a.seed)
     if a.device is not None: check_device(a.device)
-    with OutDir(a.out, _DEMO, force=a.force) as a.od:  # a second run fails here, before any library loads
+    with OutDir(a.out, _DEMO, force=a.force or _own_demo(a.out)) as a.od:  # another edit's folder fails here, before any library loads
         od = a.od
         _quiet_libraries(True)
         from diffedit.edit import Models
@@ -195,7 +201,7 @@ def _eval(a):
     _quiet_libraries(True)
     from diffedit.edit import Models
     from diffedit.metrics import evaluate
-    print(evaluate(models=Models(a.models, device=_device(a.device)), scenes=a.scenes, methods=methods))
+    print(evaluate(models=Models(a.models, device=_device(a.device)), scenes=a.scenes, methods=methods).format(a.format))
 
 def _app(a):
     _check_models(a.models)

@@ -25,7 +25,7 @@ from .noise import load_sd, noise_map  # SD1.5 text-to-image: noise mask and DDI
 from .ddim import diffedit_decode
 from .settings import ArgError, Settings, PRESETS, FIELDS, MAX_PIXELS, resolve
 from .hub import from_pretrained
-from .inputs import read_image, read_mask, check_text
+from .inputs import read_image, read_mask, check_text, shorten
 from .outdir import OutDir, out_names
 
 # %% auto #0
@@ -137,8 +137,9 @@ def make_mask(maps:dict,        # from `mask_maps`
               target:str=None,
              )->tuple:          # (soft, binary) torch tensors at the work size
     "The edit mask from `mask_maps`' maps: each through `map_to_mask` at its threshold, then combined as `s.method` says."
-    why = dict(clipseg=(f"{source!r} was not found in the image", 'check the source prompt or lower the threshold'),
-               noise=(f"no part of the image differs enough between {source!r} and {target!r}", 'lower the noise threshold or raise noise_draws'))
+    source, target = repr(shorten(str(source))), repr(shorten(str(target)))  # a message quotes a long prompt cut
+    why = dict(clipseg=(f"{source} was not found in the image", 'check the source prompt or lower the threshold'),
+               noise=(f"no part of the image differs enough between {source} and {target}", 'lower the noise threshold or raise noise_draws'))
     found = [map_to_mask(maps[k], s.sigma, thr, *why[k]) for k, thr in (('clipseg', s.threshold), ('noise', s.noise_threshold)) if k in maps]
     return combine_masks(found, s.method)
 

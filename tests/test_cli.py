@@ -154,3 +154,13 @@ def test_app_command():
     code = "import sys; sys.modules['gradio'] = None; import diffedit.cli as c; sys.exit(c.main(['app', '--port', '7999']))"
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode == 1 and r.stderr.strip().splitlines() == ['diffedit app: error: the app needs gradio: install the extra with pip install "diffedit[app]"'], r.stderr
+
+def test_eval_formats():
+    "`diffedit eval --format csv|json` prints the same numbers as the markdown table, machine-readable."
+    import csv, io
+    out = {f: run('eval', '--models', 'toy', '--scenes', '2', '--device', 'cpu', '--format', f) for f in ('csv', 'json')}
+    for r in out.values(): assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(out['csv'].stdout)))
+    js = json.loads(out['json'].stdout)
+    assert [r['method'] for r in rows] == [j['method'] for j in js] == ['clipseg']
+    assert float(rows[0]['median_iou']) == js[0]['median_iou'] and js[0]['scenes'] == 2

@@ -121,14 +121,18 @@ def test_bad_syntax(w, case):
     assert not (w/'syntax').exists()
 
 def test_demo_twice(tmp_path):
-    "A second `diffedit demo` into the same folder: one line naming --force, before any library is imported."
+    "The README's main command twice: the demo replaces its own output (the same pictures); into another edit's folder it refuses, naming --force, before any library is imported."
     first = run('demo', '--device', 'cpu', cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert sorted(os.listdir(tmp_path/'diffedit-demo')) == ['after.png', 'before.png', 'demo.png', 'mask.png']
     before = snapshot(tmp_path)
-    r = run('demo', '--device', 'cpu', cwd=tmp_path)
+    again = run('demo', '--device', 'cpu', cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert snapshot(tmp_path) == before  # the same seeded pictures, replaced whole
+    (tmp_path/'edit'/'x').mkdir(parents=True); (tmp_path/'edit'/'edit.json').write_text('{}')
+    r = run('demo', '--device', 'cpu', '--out', tmp_path/'edit', cwd=tmp_path)
     one_line(r, 1, '--force')
-    assert r.stdout.strip() == 'NOTORCH' and snapshot(tmp_path) == before
+    assert r.stdout.strip() == 'NOTORCH' and sorted(os.listdir(tmp_path/'edit')) == ['edit.json', 'x']
 
 # ---------------------------------------------------------------- runs that load models, batched in one process
 # Importing torch and loading the models once for ~20 runs keeps the suite fast. Each case's hook (a fault, or a signal sent to
