@@ -1,7 +1,7 @@
 """`diffedit batch` (issue 18): a manifest of toy edits, run as a user runs it, killed, resumed, split over processes.
 
 Toy items: 64 px scenes, the shipped toy models, 2 denoising steps, one variation each, so that 100 items take seconds.
-The command runs as `python -m diffedit.batch` (and under `torchrun`); the Python API in-process.
+The command runs as `diffedit batch` (the console script; under `torchrun` as `-m diffedit.cli batch`); the Python API in-process.
 """
 import csv, hashlib, json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
@@ -11,9 +11,11 @@ from PIL import Image
 ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1'}
 ENV.pop('DIFFEDIT_DEBUG', None)
 TORCHRUN = Path(sys.executable).parent/'torchrun'
+SCRIPT = Path(sys.executable).parent/'diffedit'  # installed by `pip install -e .`
 FAST = ['--models', 'toy', '--device', 'cpu', '--steps', '2', '-n', '1', '--no-progress']
 
-def batch_cmd(*args): return [sys.executable, '-m', 'diffedit.batch', *[str(a) for a in args]]
+def batch_cmd(*args):
+    return [*([str(SCRIPT)] if SCRIPT.exists() else [sys.executable, '-m', 'diffedit.cli']), 'batch', *[str(a) for a in args]]
 
 def batch(*args, **kw):
     return subprocess.run(batch_cmd(*args), capture_output=True, text=True, env=ENV, timeout=900, **kw)
@@ -83,9 +85,8 @@ def hundred(tmp_path_factory):
 def test_check_finds_every_bad_row_before_torch(hundred):
     "--check: one line per bad row naming it, non-zero exit, and no model library imported (it runs in a blink)."
     d, m, *_ = hundred
-    code = "import sys, runpy; sys.argv = ['diffedit batch', *sys.argv[1:]]\ntry: runpy.run_module('diffedit.batch', run_name='__main__')\n" \
-           "except SystemExit as e: print('TORCH' if 'torch' in sys.modules else 'NOTORCH'); raise"
-    r = subprocess.run([sys.executable, '-c', code, str(m), '--out', str(d/'checked'), '--check', *FAST], capture_output=True,
+    code = "import sys, diffedit.cli\ncode = diffedit.cli.main(sys.argv[1:])\nprint('TORCH' if 'torch' in sys.modules else 'NOTORCH'); sys.exit(code)"
+    r = subprocess.run([sys.executable, '-c', code, 'batch', str(m), '--out', str(d/'checked'), '--check', *FAST], capture_output=True,
                        text=True, env=ENV, timeout=120)
     assert r.returncode == 1, r.stderr
     lines = r.stdout.strip().splitlines()
@@ -205,7 +206,7 @@ def test_two_processes_same_pictures(tmp_path):
     m = write_csv(tmp_path/'edits.csv', toy_rows(tmp_path, 8))
     one = batch(m, '--out', tmp_path/'one', '--threads', '1', *FAST)
     assert one.returncode == 0, one.stderr
-    two = subprocess.run([str(TORCHRUN), '--nproc-per-node', '2', '-m', 'diffedit.batch', str(m), '--out', str(tmp_path/'two'), *FAST],
+    two = subprocess.run([str(TORCHRUN), '--nproc-per-node', '2', '-m', 'diffedit.cli', 'batch', str(m), '--out', str(tmp_path/'two'), *FAST],
                          capture_output=True, text=True, env=ENV, timeout=900)
     assert two.returncode == 0, two.stderr
     assert pictures(tmp_path/'two') == pictures(tmp_path/'one') and len(pictures(tmp_path/'one')) == 8 * 3
@@ -298,11 +299,17 @@ def test_compiled_unet_same_pictures(tmp_path):
     from diffedit.edit import Models, edit
     from diffedit.toy import toy_scene
     s = toy_scene(1_000_000_003, size=64)
-    eager = edit(s.image, s.captions[0], 'a blue square', n=2, models=Models('toy', device='cpu'), progress=False, num_inference_steps=3)
+    m = Models('toy', device='cpu')  # the Models holds its pipelines: compiled in place
+    eager = edit(s.image, s.captions[0], 'a blue square', n=2, models=m, progress=False, num_inference_steps=3)
     t0 = time.perf_counter()
-    b.compile_unets(Models('toy', device='cpu'), ['clipseg'])
-    comp = edit(s.image, s.captions[0], 'a blue square', n=2, models=Models('toy', device='cpu'), progress=False, num_inference_steps=3)
-    print(f'compile + first edit: {time.perf_counter() - t0:.1f} s')
+    b.compile_unets(m, ['clipseg'])
+    import torch
+    assert isinstance(m.inpaint.unet, torch._dynamo.eval_frame.OptimizedModule)
+    comp = edit(s.image, s.captions[0], 'a blue square', n=2, models=m, progress=False, num_inference_steps=3)
+    t1 = time.perf_counter()
+    again = edit(s.image, s.captions[0], 'a blue square', n=2, models=m, progress=False, num_inference_steps=3)
+    print(f'compile + first edit: {t1 - t0:.1f} s; next edit: {time.perf_counter() - t1:.2f} s; eager edit: {eager.timings["total"]:.2f} s')
+    assert [np.asarray(x).tobytes() for x in again.images] == [np.asarray(x).tobytes() for x in comp.images]
     for x, y in zip(eager.images, comp.images):
         d = np.abs(np.asarray(x).astype(int) - np.asarray(y).astype(int))
         print('max level difference', d.max(), 'pixels differing', int((d > 0).any(-1).sum()))
