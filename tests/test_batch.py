@@ -222,9 +222,10 @@ def test_generator_yields_as_it_goes(tmp_path):
     from diffedit import batch as b
     items = b.read_manifest(write_csv(tmp_path/'edits.csv', toy_rows(tmp_path, 3)))
     items.append(b.Item('nothing', str(tmp_path/'nothing.png'), 'a red circle', 'a blue circle', row=4))
-    g = b.edit_many(items, tmp_path/'out', models='toy', device='cpu', n=1, num_inference_steps=2)
+    g = b.edit_many(items, tmp_path/'out', models='toy', device='cpu', maps=True, n=1, num_inference_steps=2)
     first = next(g)
     assert first.status == 'ok' and first.result.images and [p.name for p in items_of(tmp_path/'out')] == ['scene000']
+    assert {'heatmap_source.png', 'soft_mask.png'} <= {p.name for p in first.files} and whole(tmp_path/'out'/'scene000')  # maps=True
     rest = list(g)
     assert [o.status for o in rest] == ['ok', 'ok', 'failed'] and 'no such file' in rest[-1].reason
 
