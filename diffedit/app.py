@@ -96,9 +96,9 @@ def _user_error(e:Exception)->gr.Error:
 
 MAX_UPLOAD = 50 * 2**20  # bytes: a larger upload (gradio checks it) or URL download (`read_image`) is refused
 
-class _Picture(gr.Image):
-    "A `gr.Image` that hands the uploaded file on as it is, undecoded: the app reads it itself, limits first, one line if it is bad."
-    def preprocess(self, payload): return None if payload is None else str(payload.path)
+def _undecoded(payload):
+    "The picture box's upload as the file it is, undecoded: the app reads it itself, limits first, one line if it is bad."
+    return None if payload is None else str(payload.path)
 
 class _Scratch:
     "The app's temporary folder: a sub-folder per edit or URL load (gradio serves copies), the oldest dropped past `keep`, all at shutdown."
@@ -283,7 +283,8 @@ def build_app(models:str='sd15', # the models preset selected at start (a key of
                     'tune the mask with the sliders or the brush, then press **Edit**.')
         with gr.Row():
             with gr.Column(scale=1):
-                picture = _Picture(label='picture', type='filepath', format='png', image_mode=None, sources=['upload', 'clipboard'], height=300)
+                picture = gr.Image(label='picture', type='filepath', format='png', image_mode=None, sources=['upload', 'clipboard'], height=300)
+                picture.preprocess = _undecoded  # on the instance: a subclass would need a front end of its own (and gradio writes a .pyi for it)
                 url = gr.Textbox(label='or its URL (press Enter)', placeholder='https://...')
                 source = gr.Textbox(label='source: what is in the picture', placeholder='a horse')
                 target = gr.Textbox(label='target: what it should become', placeholder='a zebra')
