@@ -181,9 +181,9 @@ def _preview(im:Image.Image, cell:int)->Image.Image:
     "`im` shrunk to fit `cell` x `cell` pixels (never enlarged)."
     im = im.copy(); im.thumbnail((cell, cell), Image.LANCZOS); return im
 
-def _png(im:Image.Image)->bytes:
-    "Lossless PNG bytes; zlib level 1: a 12 MP photo encodes in ~1.1 s instead of ~1.5 s, for ~10% more bytes."
-    b = io.BytesIO(); im.save(b, format='PNG', compress_level=1); return b.getvalue()
+def _png(im:Image.Image, icc:bytes=None)->bytes:
+    "Lossless PNG bytes (zlib level 1: ~10% more bytes, a third faster on 12 MP), with the input's colour profile if it had one."
+    b = io.BytesIO(); im.save(b, format='PNG', compress_level=1, **({'icc_profile': icc} if icc else {})); return b.getvalue()
 
 @dataclass
 class EditResult:
@@ -231,7 +231,8 @@ class EditResult:
         more = self.maps() if maps else {}
         names = out_names(self.seeds)[:-1] + list(more) + ['edit.json']
         rec = json.dumps(self.record(files=names, **extra), indent=1, default=str, allow_nan=False) + '\n'
-        try: data = dict(zip(names, [*map(_png, [*self.images, self.mask, self.grid(), *more.values()]), rec.encode()]))
+        icc = self.image.info.get('icc_profile')  # the edits are in the input's colours: they keep its profile
+        try: data = dict(zip(names, [*[_png(im, icc) for im in self.images], _png(self.mask), _png(self.grid(), icc), *map(_png, more.values()), rec.encode()]))
         except OSError as e: raise DiffEditError(f"cannot encode the pictures as PNG ({e}); nothing was written") from None
         if isinstance(out_dir, OutDir): return out_dir.write(data)
         with OutDir(out_dir, names, self.params.get('input'), force, self.params.get('mask')) as out:

@@ -1,4 +1,4 @@
-"edit() from several threads: the same pictures as the same calls one at a time (issue 19, kind 4)."
+"edit() faults that only the lead's modules can fix (issue 19): several threads, and the input's colour profile."
 import threading
 import numpy as np
 from diffedit.edit import edit, Models
@@ -25,3 +25,12 @@ def test_threads_share_one_models_safely():
         for a, b in zip(alone, together):
             assert b is not None
             for x, y in zip(a.images, b.images): assert (np.asarray(x) == np.asarray(y)).all()
+
+def test_outputs_keep_the_inputs_colour_profile(tmp_path):
+    "The edited pictures and the grid carry the input's ICC profile (issue 19, kind 10); the grey mask has none."
+    from PIL import Image, ImageCms
+    prof = ImageCms.ImageCmsProfile(ImageCms.createProfile('sRGB')).tobytes()
+    sc = toy_scene(2_000_000_002); sc.image.save(tmp_path/'in.png', icc_profile=prof)
+    res = edit(tmp_path/'in.png', sc.captions[0], 'a blue circle', models='toy', device='cpu', n=1, num_inference_steps=2, progress=False)
+    got = {p.name: Image.open(p).info.get('icc_profile') for p in res.save(tmp_path/'out') if p.suffix == '.png'}
+    assert got == {'edit_0_seed0.png': prof, 'mask.png': None, 'grid.png': prof}
