@@ -156,11 +156,17 @@ def test_app_command():
     assert r.returncode == 1 and r.stderr.strip().splitlines() == ['diffedit app: error: the app needs gradio: install the extra with pip install "diffedit[app]"'], r.stderr
 
 def test_eval_formats():
-    "`diffedit eval --format csv|json` prints the same numbers as the markdown table, machine-readable."
-    import csv, io
-    out = {f: run('eval', '--models', 'toy', '--scenes', '2', '--device', 'cpu', '--format', f) for f in ('csv', 'json')}
-    for r in out.values(): assert r.returncode == 0, r.stderr
-    rows = list(csv.DictReader(io.StringIO(out['csv'].stdout)))
-    js = json.loads(out['json'].stdout)
+    "`diffedit eval --format csv|json` prints the same numbers machine-readable (in process: the CLI's own `main`)."
+    import contextlib, csv, io
+    from diffedit.cli import main
+    out, env = {}, dict(os.environ)
+    try:
+        for f in ('csv', 'json'):
+            o = io.StringIO()
+            with contextlib.redirect_stdout(o), contextlib.redirect_stderr(io.StringIO()):
+                assert main(['eval', '--models', 'toy', '--scenes', '2', '--device', 'cpu', '--format', f]) == 0
+            out[f] = o.getvalue()
+    finally: os.environ.clear(); os.environ.update(env)  # main sets TQDM_DISABLE and the libraries' verbosity for its process
+    rows, js = list(csv.DictReader(io.StringIO(out['csv']))), json.loads(out['json'])
     assert [r['method'] for r in rows] == [j['method'] for j in js] == ['clipseg']
     assert float(rows[0]['median_iou']) == js[0]['median_iou'] and js[0]['scenes'] == 2
