@@ -33,7 +33,6 @@ __all__ = ['Models', 'mask_maps', 'make_mask', 'repaint', 'EditResult', 'edit']
 
 # %% ../nbs/08_edit.ipynb #c097342c
 _LOADERS = dict(seg=load_clipseg, inpaint=load_inpaint, sd=load_sd)  # kind -> the lesson's loader
-_LOADING = threading.Lock()  # the libraries swap torch's weight initialisers process-wide while loading: one load at a time
 
 class Models:
     "The models of an edit, each loaded on first use and kept by this object: hold one to reuse them, drop it to free them."
@@ -56,8 +55,7 @@ class Models:
 
     @property
     def ids(self)->dict: return dict(seg=self.settings.seg_model, inpaint=self.settings.inpaint_model, sd=self.settings.sd_model)
-    def _load(self, kind):
-        with _LOADING: return _LOADERS[kind](self.ids[kind], device=self.device, dtype=self.dtype, loader=from_pretrained)
+    def _load(self, kind): return _LOADERS[kind](self.ids[kind], device=self.device, dtype=self.dtype, loader=from_pretrained)  # one load at a time: the hub's lock
     @cached_property
     def seg(self): return self._load('seg')
     @cached_property
