@@ -19,7 +19,7 @@ from .core import DiffEditError, show_images, image_grid, get_device, get_dtype
 from .resize import resize_for_sd
 from .segment import load_clipseg, clipseg_heatmaps
 from .mask import mask_difference
-from .smooth import EmptyMaskError, map_to_mask, combine_masks, default_sigma
+from .smooth import map_to_mask, combine_masks, default_sigma
 from .inpaint import load_inpaint, inpaint, paste_back, mask_array
 from .noise import load_sd, noise_map  # SD1.5 text-to-image: noise mask and DDIM decoding
 from .ddim import diffedit_decode
