@@ -65,17 +65,18 @@ def _parser()->argparse.ArgumentParser:
                    help='show progress on stderr (default: only when stderr is a terminal)')
     add_settings(e)
     d = sub.add_parser('demo', help='one toy-world edit with the shipped toy models (seconds on a CPU)',
-                       description='Edit a toy scene with the shipped toy models, offline: before, mask and after into --out.')
+                       description="Turn a toy horse into a zebra with the shipped toy models, offline: before, mask, after and a labelled strip (demo.png) into --out.")
     d.add_argument('--out', default='diffedit-demo', help='output folder (default diffedit-demo)')
-    d.add_argument('--seed', type=int, default=None, help='toy scene seed (default: the first held-out scene)')
+    d.add_argument('--seed', type=int, default=None, help="toy scene seed (default: the demo's held-out horse scene)")
     d.add_argument('--method', default='clipseg', choices=METHODS, help='how the mask is made (default clipseg)')
     d.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
     d.add_argument('--force', action='store_true', help="replace another edit's files in --out (an earlier demo's are replaced without it)")
     v = sub.add_parser('eval', help='score edits on held-out toy scenes',
-                       description="Score edits on held-out toy scenes against their true masks: mask IoU, recolouring, shape, pixels outside the mask.")
+                       description="Score edits on held-out toy scenes against their true masks, each kind apart: mask IoU, whether the object became the target (recoloured, a zebra, a horse), its shape kept, pixels outside the mask.")
     v.add_argument('--models', default='toy', help=f"model preset: {', '.join(PRESETS)} (default toy: the scenes are the toy world's)")
     v.add_argument('--scenes', type=int, default=50, help='number of held-out scenes, 1 to 10000 (default 50)')
     v.add_argument('--methods', default='clipseg', help='comma-separated mask methods (default clipseg)')
+    v.add_argument('--kinds', default='recolour,horse->zebra,zebra->horse', help='comma-separated kinds of edit (default: all three)')
     v.add_argument('--format', default='markdown', choices=('markdown', 'csv', 'json'), help='how to print the table (default markdown)')
     v.add_argument('--device', default=None, help='cpu, cuda... (default: cuda if available, else cpu)')
     a = sub.add_parser('app', help='edit pictures in a web page (needs the app extra: pip install "diffedit[app]")',
@@ -201,7 +202,8 @@ def _eval(a):
     _quiet_libraries(True)
     from diffedit.edit import Models
     from diffedit.metrics import evaluate
-    print(evaluate(models=Models(a.models, device=_device(a.device)), scenes=a.scenes, methods=methods).format(a.format))
+    kinds = tuple(k.strip() for k in a.kinds.split(',') if k.strip())
+    print(evaluate(models=Models(a.models, device=_device(a.device)), scenes=a.scenes, methods=methods, kinds=kinds).format(a.format))
 
 def _app(a):
     _check_models(a.models)

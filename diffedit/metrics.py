@@ -12,12 +12,13 @@ import numpy as np
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import DiffEditError
-from .toy import toy_scene, COLOURS, SHAPES, EVAL_SEED0, caption
+from .core import DiffEditError, image_grid
+from .toy import toy_scene, horse_scene, COLOURS, COATS, ANIMALS, EVAL_SEED0, caption
 
 # %% auto #0
-__all__ = ['TABLE_FORMATS', 'mask_iou', 'psnr_outside', 'dominant_colour', 'blob_shape', 'colour_blob', 'edit_task', 'score_edit',
-           'Table', 'summarise', 'evaluate', 'demo']
+__all__ = ['KINDS', 'TABLE_FORMATS', 'DEMO_SEED', 'mask_iou', 'psnr_outside', 'dominant_colour', 'blob_shape', 'colour_blob',
+           'stripes', 'is_zebra', 'coat_of', 'is_horse', 'edit_task', 'score_edit', 'Table', 'summarise', 'evaluate',
+           'demo']
 
 # %% ../nbs/12_metrics.ipynb #54be0ce2
 def _as_bool(m, name='mask')->np.ndarray:
@@ -89,11 +90,60 @@ def colour_blob(image, colour, region=None, max_dist=80.):
     b = (d.argmin(-1) == list(COLOURS).index(colour)) & (d.min(-1) <= max_dist)
     return b if region is None else b & _as_bool(region)
 
+# %% ../nbs/12_metrics.ipynb #bf3209e4
+def _labels(a):
+    "Each pixel of (N,3) `a`: 1 for a zebra's dark, 2 for its light (both near grey), 0 for anything else."
+    grey = a.max(-1) - a.min(-1) < 60
+    luma = a @ np.array([0.299, 0.587, 0.114])
+    return np.where(grey & (luma < 90), 1, np.where(grey & (luma > 170), 2, 0))
+
+def stripes(image,      # PIL or (H,W,3) uint8
+            mask,       # (H,W) the animal's pixels
+           )->dict:     # dark and light shares, and the bands a row of the animal crosses
+    "How striped the pixels under `mask` are: the shares of dark and light, and the dark/light bands across its rows."
+    a, m = _as_rgb(image), _as_bool(mask)
+    if a.shape[:2] != m.shape: raise DiffEditError(f'sizes differ: image {a.shape[:2]}, mask {m.shape}')
+    if not m.any(): raise DiffEditError('the mask is empty: pass the region of the animal')
+    lab = _labels(a)
+    bands = []
+    for y in np.nonzero(m.any(1))[0]:
+        row = lab[y][m[y] & (lab[y] > 0)]                     # the row's dark and light pixels, left to right
+        bands.append(int((row[1:] != row[:-1]).sum()) + 1 if len(row) else 0)  # runs of one colour
+    return dict(dark=float((lab[m] == 1).mean()), light=float((lab[m] == 2).mean()), bands=float(np.percentile(bands, 75)))
+
+def is_zebra(image, mask, min_share=0.2, min_bands=4)->bool:
+    "A zebra: at least `min_share` of the animal dark and as much light, in at least `min_bands` bands across most rows."
+    st = stripes(image, mask)
+    return st['dark'] >= min_share and st['light'] >= min_share and st['bands'] >= min_bands
+
+# %% ../nbs/12_metrics.ipynb #e38fde26
+_COATS = np.array(list(COATS.values()), np.float64)
+
+def coat_of(image, mask, max_dist=60.)->tuple:
+    "The horse coat most pixels under `mask` are near, and the share of the pixels near it."
+    a, m = _as_rgb(image), _as_bool(mask)
+    d = np.sqrt(((a[m][:, None] - _COATS[None])**2).sum(-1))
+    near = np.where(d.min(1) <= max_dist, d.argmin(1), -1)
+    counts = np.bincount(near[near >= 0], minlength=len(COATS))
+    return list(COATS)[counts.argmax()], float(counts.max()/len(near))
+
+def is_horse(image, mask, min_share=0.5)->bool:
+    "A horse: not a zebra, and at least `min_share` of the animal in one coat."
+    return not is_zebra(image, mask) and coat_of(image, mask)[1] >= min_share
+
 # %% ../nbs/12_metrics.ipynb #e21b2ffe
-def edit_task(seed:int, # a held-out scene seed (>= EVAL_SEED0)
-              size=64,  # scene size: int or (w, h)
-             )->tuple:  # (scene, object index, source prompt, target prompt, target colour)
-    "A single-object recolouring task drawn from `seed`."
+KINDS = ('recolour', 'horse->zebra', 'zebra->horse')  # the kinds of edit `evaluate` scores, each on its own scenes
+
+def edit_task(seed:int,            # a held-out scene seed (>= EVAL_SEED0)
+              size=64,             # scene size: int or (w, h)
+              kind:str='recolour', # one of `KINDS`
+             )->tuple:             # (scene, object index, source prompt, target prompt, target: a colour, 'zebra' or 'horse')
+    "One edit drawn from `seed`: recolour one shape of a toy scene, or turn the horse of a horse scene into a zebra (or back)."
+    if kind not in KINDS: raise DiffEditError(f"kind={kind!r}: use one of {', '.join(KINDS)}")
+    if kind != 'recolour':
+        src, tgt = kind.split('->')
+        s = horse_scene(seed, size, animals=(src,))
+        return s, [a for _, a in s.objects].index(src), caption('', src), caption('', tgt), tgt
     s = toy_scene(seed, size)
     rng = np.random.default_rng([seed, 1])
     j = int(rng.integers(len(s.objects)))
@@ -102,12 +152,27 @@ def edit_task(seed:int, # a held-out scene seed (>= EVAL_SEED0)
     return s, j, caption(c1, sh), caption(c2, sh), c2
 
 # %% ../nbs/12_metrics.ipynb #eee84617
-def score_edit(scene, j, target_colour, image, mask)->dict:
+def _kept(like, gt)->bool:
+    "The target's pixels (in the mask or the old silhouette) cover the old silhouette: IoU at least 0.6."
+    return mask_iou(like, gt) >= 0.6
+
+def score_edit(scene,  # the toy scene edited
+               j,      # the edited object's index
+               target, # a colour of `COLOURS` (recolouring), 'zebra' or 'horse'
+               image,  # the edited image
+               mask,   # the edit's mask
+              )->dict: # iou, became_target, shape_kept, exact_outside
     "Scores of one edited image against the truth of object `j` of `scene`."
-    gt, shape = scene.masks[j], scene.objects[j][1]
-    blob = colour_blob(image, target_colour, region=_as_bool(mask) | gt)
-    return dict(iou=mask_iou(mask, gt), recoloured=dominant_colour(image, gt) == target_colour,
-                shape_kept=blob_shape(blob) == shape, exact_outside=psnr_outside(scene.image, image, mask) == float('inf'))
+    gt, shape, region = scene.masks[j], scene.objects[j][1], _as_bool(mask) | scene.masks[j]
+    if target == 'zebra':
+        became, like = is_zebra(image, gt), region & (_labels(_as_rgb(image)) > 0)
+    elif target == 'horse':
+        coat = coat_of(image, gt)[0]
+        became, like = is_horse(image, gt), region & (np.sqrt(((_as_rgb(image) - COATS[coat])**2).sum(-1)) <= 60)
+    else: became, like = dominant_colour(image, gt) == target, None
+    kept = _kept(like, gt) if like is not None else blob_shape(colour_blob(image, target, region=region)) == shape
+    return dict(iou=mask_iou(mask, gt), became_target=became, shape_kept=kept,
+                exact_outside=psnr_outside(scene.image, image, mask) == float('inf'))
 
 TABLE_FORMATS = ('markdown', 'csv', 'json')
 
@@ -132,68 +197,89 @@ class Table(list):
             w.writeheader(); w.writerows(rows); return b.getvalue()
         raise DiffEditError(f"format={kind!r}: use one of {', '.join(TABLE_FORMATS)}")
 
-def summarise(rows:list, method:str)->dict:
-    "The evaluation's summary line for one method."
+def summarise(rows:list, method:str, kind:str='recolour')->dict:
+    "The evaluation's summary line for one method and kind of edit."
     n = len(rows); pct = lambda k: 100*float(np.mean([r[k] for r in rows])) if n else float('nan')
-    return dict(method=method, scenes=n, median_iou=float(np.median([r['iou'] for r in rows])) if n else float('nan'),
-                recoloured_pct=pct('recoloured'), shape_kept_pct=pct('shape_kept'), exact_outside_pct=pct('exact_outside'),
+    return dict(method=method, kind=kind, scenes=n, median_iou=float(np.median([r['iou'] for r in rows])) if n else float('nan'),
+                became_target_pct=pct('became_target'), shape_kept_pct=pct('shape_kept'), exact_outside_pct=pct('exact_outside'),
                 failed=sum(bool(r.get('error')) for r in rows), seconds_per_edit=float(np.mean([r['seconds'] for r in rows])) if n else float('nan'))
 
 # %% ../nbs/12_metrics.ipynb #15945ea9
 def evaluate(models='toy',            # preset name or models for `diffedit.edit.edit`
-             scenes:int=50,           # number of held-out scenes, seeds EVAL_SEED0, EVAL_SEED0+1, ...
+             scenes:int=50,           # number of held-out scenes per kind, seeds EVAL_SEED0, EVAL_SEED0+1, ...
              methods=('clipseg',),    # mask methods to compare (`edit`'s `method`)
+             kinds=KINDS,             # kinds of edit (`KINDS`): recolouring shapes, horse -> zebra, zebra -> horse
              size=64,                 # scene size
              seed:int=0,              # `edit`'s seed
              seed0:int=EVAL_SEED0,    # first scene seed (keep >= EVAL_SEED0: training never saw these)
              verbose:bool=False,      # print one line per scene
-             progress:bool=True,      # a progress bar per method (none with `verbose`)
+             progress:bool=True,      # a progress bar per method and kind (none with `verbose`)
              **kwargs,                # passed to `edit` (e.g. `num_inference_steps`, `guidance_scale`)
-            )->Table:                 # one summary row per method; `.rows` has the per-scene scores
-    "Score single-object recolouring edits on held-out toy scenes."
+            )->Table:                 # one summary row per method and kind; `.rows[(method, kind)]` has the per-scene scores
+    "Score edits on held-out toy scenes, each kind of edit apart."
     from diffedit.edit import edit
     from diffedit.smooth import EmptyMaskError
     if seed0 < EVAL_SEED0: raise DiffEditError(f'seed0={seed0} overlaps the training scenes: use seed0 >= EVAL_SEED0 ({EVAL_SEED0})')
     if isinstance(methods, str): methods = (methods,)
+    if isinstance(kinds, str): kinds = (kinds,)
+    if bad := [k for k in kinds if k not in KINDS]: raise DiffEditError(f"kinds {bad}: use some of {', '.join(KINDS)}")
     table, table.rows = Table(), {}
     for method in methods:
-        rows = []
-        for i in tqdm(range(scenes), desc=method, leave=False, disable=verbose or not progress):
-            s, j, source, target, c2 = edit_task(seed0 + i, size)
-            t0 = time.time()
-            try:
-                r = edit(s.image, source, target, n=1, seed=seed, method=method, models=models, **{'progress': False, **kwargs})
-                row = score_edit(s, j, c2, r.images[0], r.mask)
-            except EmptyMaskError as e:  # nothing found: the image is unchanged, the object not recoloured
-                row = dict(iou=0.0, recoloured=False, shape_kept=False, exact_outside=True, error=str(e))
-            row.update(seed=seed0 + i, source=source, target=target, seconds=time.time() - t0)
-            if verbose: print(method, row, flush=True)
-            rows.append(row)
-        table.rows[method] = rows
-        table.append(summarise(rows, method))
+        for kind in kinds:
+            rows = []
+            for i in tqdm(range(scenes), desc=f'{method} {kind}', leave=False, disable=verbose or not progress):
+                s, j, source, target, goal = edit_task(seed0 + i, size, kind)
+                t0 = time.time()
+                try:
+                    r = edit(s.image, source, target, n=1, seed=seed, method=method, models=models, **{'progress': False, **kwargs})
+                    row = score_edit(s, j, goal, r.images[0], r.mask)
+                except EmptyMaskError as e:  # nothing found: the image is unchanged, the object not edited
+                    row = dict(iou=0.0, became_target=False, shape_kept=False, exact_outside=True, error=str(e))
+                row.update(seed=seed0 + i, source=source, target=target, seconds=time.time() - t0)
+                if verbose: print(method, kind, row, flush=True)
+                rows.append(row)
+            table.rows[method, kind] = rows
+            table.append(summarise(rows, method, kind))
     return table
 
 # %% ../nbs/12_metrics.ipynb #b82f791c
-def demo(out_dir='diffedit-demo', # folder for before.png, mask.png, after.png and demo.png (side by side, 4x)
-         seed:int=EVAL_SEED0,     # scene seed (held out from training)
-         method:str='clipseg',    # mask method
-         size=64,                 # scene size
-         models='toy',            # preset
-         **kwargs,                # passed to `edit`
-        )->dict:                  # the scores, the prompts, the seconds taken and the files written
-    "Edit one object of a toy scene with the toy models; save before/mask/after; return the scores."
+DEMO_SEED = EVAL_SEED0 + 2  # a held-out horse scene (the demo's; chosen to read well, its scores are what they are)
+
+def _label(im, text, scale=3, band=22):
+    "`im` enlarged `scale` times (nearest: the pixels the models made), under a white band holding `text`."
+    from PIL import ImageDraw, ImageFont
+    big = im.convert('RGB').resize((im.width*scale, im.height*scale), Image.NEAREST)
+    out = Image.new('RGB', (big.width, big.height + band), 'white'); out.paste(big, (0, band))
+    ImageDraw.Draw(out).text((4, 3), text, fill='black', font=ImageFont.load_default(size=14))
+    return out
+
+def demo(out_dir='diffedit-demo',   # folder for before.png, mask.png, after.png and demo.png (the labelled strip)
+         seed:int=DEMO_SEED,        # scene seed (held out from training)
+         method:str='clipseg',      # mask method
+         kind:str='horse->zebra',   # one of `KINDS`
+         n:int=3,                   # variations
+         size=64,                   # scene size
+         models='toy',              # preset
+         **kwargs,                  # passed to `edit`
+        )->dict:                    # the scores, the prompts, the seconds taken and the files written
+    "Turn the horse of a held-out toy scene into a zebra with the toy models; save the pictures and a labelled strip; say how it went."
     from diffedit.edit import edit
+    from diffedit.core import overlay
     t0 = time.time()
-    s, j, source, target, c2 = edit_task(seed, size)
-    r = edit(s.image, source, target, n=1, seed=0, method=method, models=models, **kwargs)
-    after, mask = r.images[0], Image.fromarray((_as_bool(r.mask)*255).astype(np.uint8))
+    s, j, source, target, goal = edit_task(seed, size, kind)
+    r = edit(s.image, source, target, n=n, seed=0, method=method, models=models, **kwargs)
+    mask = Image.fromarray((_as_bool(r.mask)*255).astype(np.uint8))
+    scores = [score_edit(s, j, goal, im, r.mask) for im in r.images]
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    s.image.save(out/'before.png'); mask.save(out/'mask.png'); after.save(out/'after.png')
-    w, h = s.image.size
-    strip = Image.new('RGB', (3*w, h)); [strip.paste(im.convert('RGB'), (i*w, 0)) for i, im in enumerate([s.image, mask, after])]
-    strip.resize((12*w, 4*h), Image.NEAREST).save(out/'demo.png')
-    res = dict(scene=s.caption, source=source, target=target, method=method, **score_edit(s, j, c2, after, r.mask),
-               seconds=round(time.time() - t0, 2), files=[str(out/f) for f in ['before.png', 'mask.png', 'after.png', 'demo.png']])
-    print(f"{source!r} -> {target!r} ({method}): IoU {res['iou']:.2f}, recoloured {res['recoloured']}, "
-          f"shape kept {res['shape_kept']}, outside exact {res['exact_outside']}, {res['seconds']} s")
+    s.image.save(out/'before.png'); mask.save(out/'mask.png'); r.images[0].save(out/'after.png')
+    heat = [] if r.heatmaps is None else [_label(overlay(s.image, h), f'heatmap {p!r}') for h, p in zip(r.heatmaps, (source, target))]
+    panels = [_label(s.image, 'before'), *heat, _label(mask, 'mask'), *[_label(im, f'after, seed {sd}') for im, sd in zip(r.images, r.seeds)]]
+    image_grid(panels).save(out/'demo.png')
+    hits = sum(sc['became_target'] for sc in scores)
+    res = dict(scene=s.caption, source=source, target=target, method=method, iou=scores[0]['iou'], became_target=hits, variations=n,
+               exact_outside=all(sc['exact_outside'] for sc in scores), seconds=round(time.time() - t0, 2),
+               files=[str(out/f) for f in ['before.png', 'mask.png', 'after.png', 'demo.png']])
+    what = {'zebra': 'a zebra', 'horse': 'a horse'}.get(goal, f'{goal}')
+    print(f"{source!r} -> {target!r}: {what} in {hits} of {n} variations (mask IoU {res['iou']:.2f} with the true {source[2:]}; "
+          f"{'every pixel outside the mask unchanged' if res['exact_outside'] else 'some pixels outside the mask changed'}), {res['seconds']} s")
     return res

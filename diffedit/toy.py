@@ -14,14 +14,18 @@ from PIL import Image
 import diffedit
 
 # %% auto #0
-__all__ = ['COLOURS', 'SHAPES', 'TOY_WORDS', 'TRAIN_SEEDS', 'EVAL_SEED0', 'TOY_MODELS', 'caption', 'shape_mask', 'Scene',
-           'toy_scene']
+__all__ = ['COLOURS', 'SHAPES', 'COATS', 'ANIMALS', 'STRIPES', 'SHAPE_WORDS', 'TOY_WORDS', 'TRAIN_SEEDS', 'EVAL_SEED0',
+           'TOY_MODELS', 'caption', 'shape_mask', 'Scene', 'toy_scene', 'horse_mask', 'paint_animal', 'horse_scene']
 
 # %% ../nbs/00a_toy.ipynb #d7e38cc4
 COLOURS = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (40, 70, 220),
            'yellow': (240, 210, 40), 'purple': (140, 60, 180), 'white': (250, 250, 250)}
 SHAPES = ('circle', 'square', 'triangle')
-TOY_WORDS = ['a', 'and', *COLOURS, *SHAPES]  # every word a toy caption uses: the toy tokenizer's vocabulary
+COATS = {'brown': (125, 80, 45), 'chestnut': (180, 95, 40), 'black': (35, 32, 32), 'grey': (140, 140, 145), 'white': (245, 245, 240)}
+ANIMALS = ('horse', 'zebra')
+STRIPES = {'dark': (25, 25, 25), 'light': (245, 245, 245)}  # a zebra's two colours
+SHAPE_WORDS = ['a', 'and', *COLOURS, *SHAPES]  # the first world's words (shapes only): the first training stages read these
+TOY_WORDS = [*SHAPE_WORDS, *(c for c in COATS if c not in COLOURS), *ANIMALS]  # every word a toy caption uses
 
 # %% ../nbs/00a_toy.ipynb #a1f0c003
 TRAIN_SEEDS = 1_000_000        # training scenes use seeds 0 .. TRAIN_SEEDS-1
@@ -29,11 +33,11 @@ EVAL_SEED0 = 1_000_000_000     # held-out scenes (evaluation, tests, demo) use s
 TOY_MODELS = Path(diffedit.__file__).parent/'toy_models'  # shipped weights: clipseg/, inpaint/, sd/
 
 # %% ../nbs/00a_toy.ipynb #dd380b6a
-def caption(colour:str, # one of `COLOURS`
-            shape:str,  # one of `SHAPES`
-           )->str:      # e.g. 'a red circle'
+def caption(colour:str, # one of `COLOURS` or `COATS`; '' for a zebra
+            shape:str,  # one of `SHAPES` or `ANIMALS`
+           )->str:      # e.g. 'a red circle', 'a brown horse', 'a zebra'
     "The caption of one object."
-    return f'a {colour} {shape}'
+    return f'a {colour} {shape}' if colour else f'a {shape}'
 
 # %% ../nbs/00a_toy.ipynb #bda1728d
 def shape_mask(shape:str, # one of `SHAPES`
@@ -88,10 +92,10 @@ class Scene:
     def caption(self): return ' and '.join(self.captions)  # the whole scene, e.g. 'a red circle and a blue square'
 
 # %% ../nbs/00a_toy.ipynb #a1f0c018
-def _place(rng, shape, w, h, taken):
+def _place(rng, shape, w, h, taken, sizes=(0.15, 0.5)):
     "A random spot for `shape` touching nothing in `taken`: (mask, (cx, cy, size)), or None after 50 tries."
     for _ in range(50):  # rejection sampling: objects never touch
-        s = rng.uniform(0.15, 0.5)*min(w, h)
+        s = rng.uniform(*sizes)*min(w, h)
         cx, cy = rng.uniform(s/2, w - s/2), rng.uniform(s/2, h - s/2)
         m = shape_mask(shape, cx, cy, s, w, h)
         grown = m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
@@ -129,3 +133,97 @@ def toy_scene(seed:int,           # the scene's seed: <TRAIN_SEEDS for training,
         masks.append(m); objects.append((colour, shape)); boxes.append(box)
     return Scene(Image.fromarray(img.round().astype(np.uint8)), masks, objects,
                  [caption(c, s) for c, s in objects], boxes, str(kind), seed)
+
+# %% ../nbs/00a_toy.ipynb #5281cdc8
+def _capsule(x, y, a, b, r):
+    "Pixels within `r` of the segment a-b, and where along it each one lies (0 at a, 1 at b)."
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    t = np.clip(((x - ax)*dx + (y - ay)*dy)/(dx*dx + dy*dy), 0, 1)
+    return (x - ax - t*dx)**2 + (y - ay - t*dy)**2 <= r*r, t
+
+def horse_mask(cx:float, cy:float, # centre of the silhouette's box, in pixels
+               s:float,            # width of the silhouette, in pixels
+               w:int, h:int,       # image size
+               facing:int=1,       # 1: head to the right; -1: to the left
+               head:float=0.,      # 0: head up; 1: grazing
+               stride:float=0.,    # how far the legs swing, 0 to about 0.15
+              )->tuple:            # (mask, u): (h,w) bool, and where each pixel lies along its stripes
+    "A horse's silhouette (body, neck, head, ear, four legs, tail) and a coordinate that runs across each part."
+    k = s/1.8  # the silhouette spans 1.8 units: tail -0.73 to muzzle 1.07
+    y, x = np.mgrid[0:h, 0:w] + 0.5
+    u, v = (x - cx)/k*facing + 0.17, (y - cy)/k  # body-centred units, head towards +u
+    mask, along = np.zeros((h, w), bool), np.full((h, w), np.nan)
+    def add(m, a): mask[m] = True; along[m] = a[m]
+    add((u/0.52)**2 + (v/0.24)**2 <= 1, u)               # body: bands across it, upright
+    top = (0.72, -0.62 + 0.62*head)
+    m, t = _capsule(u, v, (0.38, -0.08), top, 0.13); add(m, t*0.75)   # neck: bands across the neck
+    m, t = _capsule(u, v, top, (top[0] + 0.26, top[1] + 0.2), 0.09); add(m, t*0.33)  # head
+    for x0, sgn in [(-0.40, -1), (-0.28, 1), (0.28, -1), (0.40, 1)]:   # legs: bands across them, level
+        m, _ = _capsule(u, v, (x0, 0.1), (x0 + sgn*stride, 0.78), 0.06); add(m & ~mask, v)
+    m, _ = _capsule(u, v, (top[0] - 0.02, top[1] - 0.05), (top[0] - 0.04, top[1] - 0.17), 0.035); add(m & ~mask, v*np.nan)  # ear
+    m, _ = _capsule(u, v, (-0.5, -0.12), (-0.68, 0.38), 0.05); add(m & ~mask, v*np.nan)   # tail
+    return mask, along*k
+
+# %% ../nbs/00a_toy.ipynb #0bf6d63f
+def paint_animal(img:np.ndarray, # (H,W,3) float canvas, painted in place
+                 kind:str,       # 'horse' or 'zebra'
+                 mask, along,    # from `horse_mask`
+                 coat:str='',    # a key of `COATS` (horses)
+                 period:float=6.,# a zebra's stripe period, in pixels
+                ):
+    "Paint a horse in its coat, or a zebra in dark and light bands across each part."
+    if kind == 'horse': img[mask] = COATS[coat]; return img
+    light = mask & (np.sin(2*np.pi*np.nan_to_num(along, nan=-period/4)/period) > 0)
+    img[mask] = STRIPES['dark']; img[light] = STRIPES['light']
+    return img
+
+# %% ../nbs/00a_toy.ipynb #90fdde98
+def _field(rng, w, h):
+    "Sky above a horizon, grass below: where the animals stand."
+    hz = int(rng.uniform(0.3, 0.55)*h)
+    sky = np.array(colorsys.hsv_to_rgb(rng.uniform(0.53, 0.63), rng.uniform(0.1, 0.35), rng.uniform(0.75, 0.95)))*255
+    grass = np.array(colorsys.hsv_to_rgb(rng.uniform(0.2, 0.38), rng.uniform(0.25, 0.55), rng.uniform(0.4, 0.7)))*255
+    bg = np.empty((h, w, 3)); bg[:hz], bg[hz:] = sky, grass
+    return np.clip(bg + rng.normal(0, 2, (h, w, 3)), 0, 255), hz
+
+def _grown(m): return m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
+
+def horse_scene(seed:int,            # the scene's seed: <TRAIN_SEEDS for training, >=EVAL_SEED0 held out
+                size=64,             # int (square) or (width, height)
+                animals:tuple=None,  # ('horse',), ('zebra',) or ('horse', 'zebra'); None: drawn from the seed
+                n_shapes:int=None,   # coloured shapes beside them, 0 to 2; None: 0 or 1, drawn from the seed
+               )->Scene:
+    "Draw a seeded scene of a horse, a zebra or both, standing on grass (or on a toy background), maybe beside a shape."
+    w, h = _scene_size(size, None)
+    rng = np.random.default_rng([seed, 1])  # another stream than `toy_scene`'s
+    if animals is None: animals = [('horse',), ('zebra',), ('horse', 'zebra')][rng.choice(3, p=[0.4, 0.3, 0.3])]
+    if field := rng.random() < 0.75: img, hz = _field(rng, w, h); kind = 'field'
+    else: (img, kind), hz = _background(rng, w, h), 0
+    taken = np.zeros((h, w), bool)
+    masks, objects, boxes = [], [], []
+    for a in rng.permutation(list(animals)):
+        coat = str(rng.choice(list(COATS))) if a == 'horse' else ''
+        lo, hi = (0.55, 0.85) if len(animals) == 1 else (0.4, 0.56)
+        for i in range(60):
+            s = rng.uniform(lo, hi)*w*0.985**i
+            k = s/1.8; top, bottom = 0.88*k, 0.85*k  # the silhouette's reach above and below its centre
+            if 2*top > h or s > w: continue
+            cx = rng.uniform(s/2, w - s/2)
+            cy = rng.uniform(max(top, hz + 2 - bottom), h - bottom)  # feet on the grass
+            m, along = horse_mask(cx, cy, s, w, h, int(rng.choice([-1, 1])), rng.uniform(0, 0.7)**2, rng.uniform(0, 0.15))
+            if m.sum() >= 16 and not (_grown(m) & taken).any(): break
+        else: raise ValueError(f'could not place {len(animals)} animals in a {w}x{h} scene: use a larger size')
+        paint_animal(img, a, m, along, coat, max(4.5, s/7))
+        taken |= m; masks.append(m); objects.append((coat, str(a))); boxes.append((cx, cy, s))
+    n = int(rng.integers(0, 2)) if n_shapes is None else n_shapes
+    combos = [(c, sh) for c in COLOURS for sh in SHAPES]
+    for j in rng.permutation(len(combos))[:n]:
+        colour, shape = combos[j]
+        placed = _place(rng, shape, w, h, taken, (0.12, 0.3))
+        if placed is None: continue
+        m, box = placed
+        img[m] = COLOURS[colour]; taken |= m
+        masks.append(m); objects.append((colour, shape)); boxes.append(box)
+    return Scene(Image.fromarray(img.round().astype(np.uint8)), masks, objects,
+                 [caption(c, s) for c, s in objects], boxes, kind, seed)

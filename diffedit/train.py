@@ -17,22 +17,42 @@ from transformers import CLIPTextModel, CLIPSegConfig, CLIPSegForImageSegmentati
 from diffusers import (AutoencoderKL, UNet2DConditionModel, DDIMScheduler,
                        StableDiffusionPipeline, StableDiffusionInpaintPipeline)
 from .tiny import word_tokenizer, tiny_text_config, SD_SCHEDULER
-from .toy import toy_scene, TOY_WORDS, TRAIN_SEEDS, TOY_MODELS, COLOURS, SHAPES, caption
+from .toy import toy_scene, horse_scene, TOY_WORDS, SHAPE_WORDS, TRAIN_SEEDS, TOY_MODELS, COLOURS, SHAPES, COATS, ANIMALS, caption
 
 # %% auto #0
-__all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PARTS', 'STAGES', 'toy_tokenizer', 'make_text_encoder', 'make_vae',
-           'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'TrainLog', 'fit', 'clipseg_batch',
-           'inpaint_masks', 'object_masks', 'unet_loss', 'Parts', 'vae_parts', 'clipseg_parts', 'unet_parts', 'Stage',
-           'train_stage', 'export_toy_models', 'train_all', 'main']
+__all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PARTS', 'STAGES', 'toy_tokenizer', 'run_tokenizer', 'grow_text_encoder',
+           'make_text_encoder', 'make_vae', 'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'TrainLog',
+           'fit', 'clipseg_batch', 'loosen', 'inpaint_masks', 'object_masks', 'unet_loss', 'Parts', 'vae_parts',
+           'clipseg_parts', 'unet_parts', 'Stage', 'train_stage', 'export_toy_models', 'import_toy_models',
+           'grow_words', 'train_all', 'main']
 
 # %% ../nbs/11_train.ipynb #4505cba6
 RES = 64  # training resolution: the toy preset's size class
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # CLIPSeg's normalisation
 
-def toy_tokenizer():
-    "The world's word-level CLIP tokenizer: every word of `TOY_WORDS` is one token, with the same ids in every process."
+def toy_tokenizer(words=TOY_WORDS):
+    "The world's word-level CLIP tokenizer: every word of `words` is one token, with the same ids in every process."
     # `word_tokenizer` gives the same ids in every process (an early version did not: see `10_tiny`)
-    return word_tokenizer(TOY_WORDS)
+    return word_tokenizer(words)
+
+def run_tokenizer(run):
+    "The tokenizer `run`'s text encoder reads: the shapes-only world's (its first stages) or the whole world's (after `grow_words`)."
+    n = json.loads((Path(run)/'text_encoder'/'config.json').read_text())['vocab_size']
+    return next(t for t in (toy_tokenizer(SHAPE_WORDS), toy_tokenizer()) if len(t) == n)
+
+def grow_text_encoder(te, old_tok, new_tok, seed=0)->CLIPTextModel:
+    "`te` reading `new_tok`: every token both know keeps its embedding (old captions encode exactly as before); new ones are drawn at random."
+    new = CLIPTextModel(tiny_text_config(new_tok, hidden=te.config.hidden_size, layers=te.config.num_hidden_layers))
+    sd = {k: v for k, v in te.state_dict().items() if 'token_embedding' not in k}
+    assert not new.load_state_dict(sd, strict=False).unexpected_keys
+    old_emb, emb = te.get_input_embeddings().weight, new.get_input_embeddings().weight
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        emb.copy_(torch.randn(emb.shape, generator=g)*old_emb.std())
+        old = old_tok.get_vocab()
+        for t, i in new_tok.get_vocab().items():
+            if t in old: emb[i] = old_emb[old[t]]
+    return new.eval().requires_grad_(False)
 
 def make_text_encoder(tok, seed=0)->CLIPTextModel:
     "A random CLIP text encoder; it stays frozen: the other models learn to read it."
@@ -74,9 +94,9 @@ def clipseg_processor(tok)->CLIPSegProcessor:
     return CLIPSegProcessor(image_processor=ip, tokenizer=tok)
 
 # %% ../nbs/11_train.ipynb #dce083fe
-def scene_batch(seeds, size=RES):
-    "Scenes for `seeds` and their images as a (B,3,H,W) tensor in [-1,1]."
-    scenes = [toy_scene(int(s), size) for s in seeds]
+def scene_batch(seeds, size=RES, p_animals=0.):
+    "Scenes for `seeds` (a fraction `p_animals` of them horse scenes, by seed) and their images as a (B,3,H,W) tensor in [-1,1]."
+    scenes = [horse_scene(int(s), size) if int(s) % 1000 < 1000*p_animals else toy_scene(int(s), size) for s in seeds]
     x = torch.from_numpy(np.stack([np.asarray(s.image) for s in scenes])).permute(0, 3, 1, 2).float()/127.5 - 1
     return x, scenes
 
@@ -147,10 +167,27 @@ def fit(model,               # the module to train: its parameters that require 
     return log
 
 # %% ../nbs/11_train.ipynb #3b9ab959
+def _animal_query(s, rng, p_absent=0.35):
+    "A query about a horse scene and its mask: 'a horse' (any coat), 'a brown horse' (that coat only), 'a zebra', or one absent."
+    horse = next((m for (c, a), m in zip(s.objects, s.masks) if a == 'horse'), None)
+    zebra = next((m for (c, a), m in zip(s.objects, s.masks) if a == 'zebra'), None)
+    coat = next((c for c, a in s.objects if a == 'horse'), None)
+    none = np.zeros_like(s.masks[0])
+    r = rng.random()
+    if r < p_absent:  # an animal that is not there, or a horse of another coat
+        if horse is None: return 'a horse', none
+        if zebra is None and rng.random() < 0.7: return 'a zebra', none
+        return caption(str(rng.choice([c for c in COATS if c != coat])), 'horse'), none
+    choices = [q for q in [('a horse', horse), (caption(coat, 'horse'), horse), ('a zebra', zebra), ('a zebra', zebra)] if q[1] is not None]
+    return choices[rng.integers(len(choices))]
+
 def clipseg_batch(scenes, rng, p_absent=0.35, p_hard=0., focus=()):
     "Queries and target masks: a present object's caption -> its mask; a random caption (or a near miss) -> its mask or nothing."
     texts, targets = [], []
     for s in scenes:
+        if any(a in ANIMALS for _, a in s.objects) and rng.random() < 0.75:  # horse scenes: mostly asked about the animals
+            q, m = _animal_query(s, rng, p_absent); texts.append(q); targets.append(m); continue
+        s = _shapes_only(s)
         fo = [o for o in s.objects if o[0] in focus]
         if fo and rng.random() < 0.7: q = fo[rng.integers(len(fo))]  # a hard colour's object, when the scene has one
         elif p_hard and rng.random() < p_hard:  # a near miss: an object's shape in another colour, or its colour as another shape
@@ -164,6 +201,18 @@ def clipseg_batch(scenes, rng, p_absent=0.35, p_hard=0., focus=()):
     return texts, torch.from_numpy(np.stack(targets)).float()[:, None]
 
 _SIZES = [(64, 64)]*4 + [(64, 48), (48, 64), (80, 48), (48, 80), (96, 96)]
+
+def _shapes_only(s):
+    "`s` without its animals (a horse scene's shapes, for the shape queries)."
+    keep = [i for i, (_, a) in enumerate(s.objects) if a not in ANIMALS] or range(len(s.objects))
+    return replace(s, masks=[s.masks[i] for i in keep], objects=[s.objects[i] for i in keep], captions=[s.captions[i] for i in keep],
+                   boxes=[s.boxes[i] for i in keep] if s.boxes else [])
+
+def loosen(prompt, rng, p=0.5):
+    "A horse's caption without its coat, with probability `p` ('a brown horse' -> 'a horse'): prompts name horses both ways."
+    for c in COATS:
+        if f'a {c} horse' in prompt and rng.random() < p: prompt = prompt.replace(f'a {c} horse', 'a horse')
+    return prompt
 
 def _focus_seeds(rng, n, focus, frac, size=RES):
     "`n` training seeds, a fraction `frac` of them drawn until their scene has an object of a colour in `focus`."
@@ -247,38 +296,51 @@ class Parts(NamedTuple):
 def _rng(seed, name): return np.random.default_rng([seed, sum(map(ord, name))])  # one stream per stage
 def _stage_name(base, stage): return base if stage == 1 else f'{base}{stage}'
 
-def vae_parts(run, stage, seed=0, kl_weight=1e-6)->Parts:
-    "The AutoencoderKL from scratch: MSE + L1 + a tiny KL on toy scenes; saves to `run/'vae'`."
-    rng, vae, g = _rng(seed, 'vae'), make_vae(seed), torch.Generator().manual_seed(seed)
+def vae_parts(run, stage, seed=0, kl_weight=1e-6, p_animals=0.)->Parts:
+    "The AutoencoderKL (new, or going on from `run/'vae'`): MSE + L1 + a tiny KL on toy scenes; saves to `run/'vae'`."
+    name = _stage_name('vae', stage.stage)
+    rng, g = _rng(seed, name), torch.Generator().manual_seed(seed + stage.stage - 1)
+    vae = make_vae(seed) if stage.stage == 1 else AutoencoderKL.from_pretrained(run/'vae')
     def loss_fn(vae):
-        x, _ = scene_batch(rng.integers(0, TRAIN_SEEDS, stage.bs))
+        x, _ = scene_batch(rng.integers(0, TRAIN_SEEDS, stage.bs), p_animals=p_animals)
         post = vae.encode(x).latent_dist
         rec = vae.decode(post.sample(g)).sample
         mse = F.mse_loss(rec, x)
         return mse + 0.1*F.l1_loss(rec, x) + kl_weight*post.kl().mean(), dict(psnr=10*math.log10(4/mse.item()))
-    return Parts('vae', vae, loss_fn, lambda vae: _save_vae(vae, run/'vae'), weight_decay=0,
+    return Parts(name, vae, loss_fn, lambda vae: _save_vae(vae, run/'vae', p_animals=p_animals), weight_decay=0,
                  record=lambda: dict(scaling_factor=vae.config.scaling_factor))
 
 @torch.no_grad()
-def _save_vae(vae, path, n=256):
+def _save_vae(vae, path, n=256, p_animals=0.):
     "Set `scaling_factor` to 1/std of the latents of `n` training scenes, then save."
     vae.eval()
-    x, _ = scene_batch(range(n))
+    x, _ = scene_batch(range(n), p_animals=p_animals)
     vae.register_to_config(scaling_factor=float(1/vae.encode(x).latent_dist.sample().std()))
     vae.save_pretrained(path, safe_serialization=True)
     vae.train()
 
-def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0.)->Parts:
+def _clipseg_reading(m, te, seed=0):
+    "CLIPSeg `m` with its text tower replaced by `te` (after `grow_words`: a larger vocabulary), the rest of its weights kept."
+    if m.config.text_config.vocab_size == te.config.vocab_size: return m
+    new = make_clipseg(te, seed)
+    sd = {k: v for k, v in m.state_dict().items() if not k.startswith('clip.text_model')}
+    res = new.load_state_dict(sd, strict=False)
+    assert not res.unexpected_keys and all(k.startswith('clip.text_model') for k in res.missing_keys), res
+    return new
+
+def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals=0.)->Parts:
     "CLIPSeg's vision tower and decoder (text tower frozen), BCE + Dice on the objects' masks; saves to `run/'clipseg'`."
     name = _stage_name('clipseg', stage.stage)
-    rng, tok = _rng(seed, name), toy_tokenizer()
-    if stage.stage == 1: m = make_clipseg(CLIPTextModel.from_pretrained(run/'text_encoder'), seed)
-    else: m = CLIPSegForImageSegmentation.from_pretrained(run/'clipseg'); m.clip.text_model.requires_grad_(False)
+    rng, tok = _rng(seed, name), run_tokenizer(run)
+    te = CLIPTextModel.from_pretrained(run/'text_encoder')
+    if stage.stage == 1: m = make_clipseg(te, seed)
+    else: m = _clipseg_reading(CLIPSegForImageSegmentation.from_pretrained(run/'clipseg'), te, seed); m.clip.text_model.requires_grad_(False)
     proc = clipseg_processor(tok)
     mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
     def loss_fn(m):
         size = _SIZES[rng.integers(len(_SIZES))]  # other aspect ratios, squashed to 64x64 as the processor does
-        x, scenes = scene_batch(_focus_seeds(rng, stage.bs, focus, p_focus, size) if focus else rng.integers(0, TRAIN_SEEDS, stage.bs), size)
+        seeds = _focus_seeds(rng, stage.bs, focus, p_focus, size) if focus else rng.integers(0, TRAIN_SEEDS, stage.bs)
+        x, scenes = scene_batch(seeds, size, p_animals)
         texts, y = clipseg_batch(scenes, rng, p_hard=p_hard, focus=focus)
         if size != (RES, RES):
             x = F.interpolate(x, (RES, RES), mode='bilinear', antialias=True)
@@ -294,22 +356,23 @@ def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0.)->Parts:
     def save(m): m.save_pretrained(run/'clipseg', safe_serialization=True); proc.save_pretrained(run/'clipseg')
     return Parts(name, m, loss_fn, save)
 
-def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, holes=inpaint_masks)->Parts:
+def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, holes=inpaint_masks, p_animals=0.)->Parts:
     "A text-to-image (`kind='sd'`, 4 ch) or inpainting (`'inpaint'`, 9 ch) UNet on VAE latents; saves its EMA to `run/'unet'` or `run/'unet_inpaint'`."
     inpainting = stage.kind == 'inpaint'
     ckpt = 'unet_inpaint' if inpainting else 'unet'
     name = _stage_name(ckpt, stage.stage)
-    rng, tok = _rng(seed, name), toy_tokenizer()
+    rng, tok = _rng(seed, name), run_tokenizer(run)
     vae = AutoencoderKL.from_pretrained(run/'vae').eval().requires_grad_(False)
     texts = _Texts(tok, CLIPTextModel.from_pretrained(run/'text_encoder').eval())
     unet = make_unet(9 if inpainting else 4, seed) if stage.stage == 1 else UNet2DConditionModel.from_pretrained(run/ckpt)
     g, ac = torch.Generator().manual_seed(seed + stage.stage - 1), _alphas_cumprod()
     def loss_fn(unet):
-        x, scenes = scene_batch(rng.integers(0, TRAIN_SEEDS, stage.bs))
+        x, scenes = scene_batch(rng.integers(0, TRAIN_SEEDS, stage.bs), p_animals=p_animals)
         if inpainting: masks, prompts = holes(scenes, rng)
         else:  # the whole scene's caption (probability `p_scene`), else one of its objects'
             masks = None
             prompts = [s.caption if rng.random() < p_scene else s.captions[rng.integers(len(s.captions))] for s in scenes]
+        if p_animals: prompts = [loosen(p, rng) for p in prompts]
         prompts = ['' if rng.random() < p_uncond else p for p in prompts]  # classifier-free guidance dropout
         return unet_loss(unet, vae, texts, x, prompts, g, masks, ac), {}
     save = lambda m: m.save_pretrained(run/ckpt, safe_serialization=True)
@@ -348,7 +411,7 @@ def train_stage(run:Path,     # the run's folder: checkpoints and logs
 # %% ../nbs/11_train.ipynb #c1b6797f
 def _pipe_parts(run, unet_dir):
     return dict(vae=AutoencoderKL.from_pretrained(run/'vae'), text_encoder=CLIPTextModel.from_pretrained(run/'text_encoder'),
-                tokenizer=toy_tokenizer(), unet=UNet2DConditionModel.from_pretrained(run/unet_dir),
+                tokenizer=run_tokenizer(run), unet=UNet2DConditionModel.from_pretrained(run/unet_dir),
                 scheduler=DDIMScheduler(**SD_SCHEDULER), safety_checker=None, feature_extractor=None,
                 requires_safety_checker=False)
 
@@ -371,12 +434,25 @@ def export_toy_models(run:Path,                  # training run folder (checkpoi
     if (run/'clipseg').exists():
         shutil.rmtree(out/'clipseg', ignore_errors=True)
         CLIPSegForImageSegmentation.from_pretrained(run/'clipseg').to(dtype).save_pretrained(out/'clipseg', safe_serialization=True)
-        clipseg_processor(toy_tokenizer()).save_pretrained(out/'clipseg')
+        clipseg_processor(run_tokenizer(run)).save_pretrained(out/'clipseg')
         _load_as_float32(out/'clipseg'/'config.json')
     if (run/'train.json').exists(): shutil.copy(run/'train.json', out/'train.json')
     for d in ['clipseg', 'inpaint', 'sd']:
         if (out/d).exists(): sizes[d] = round(sum(f.stat().st_size for f in (out/d).rglob('*') if f.is_file())/2**20, 2)
     return sizes
+
+def import_toy_models(run:Path,            # training run folder to go on in
+                      src:Path=TOY_MODELS, # shipped folders: clipseg/, inpaint/, sd/
+                     ):
+    "The inverse of `export_toy_models`: the shipped models as fp32 checkpoints in `run`, for later stages to go on from."
+    run, src = Path(run), Path(src); run.mkdir(parents=True, exist_ok=True)
+    f32 = dict(torch_dtype=torch.float32)
+    CLIPTextModel.from_pretrained(src/'sd'/'text_encoder', **f32).save_pretrained(run/'text_encoder', safe_serialization=True)
+    AutoencoderKL.from_pretrained(src/'sd'/'vae', **f32).save_pretrained(run/'vae', safe_serialization=True)
+    for unet_dir, name in [('unet', 'sd'), ('unet_inpaint', 'inpaint')]:
+        UNet2DConditionModel.from_pretrained(src/name/'unet', **f32).save_pretrained(run/unet_dir, safe_serialization=True)
+    CLIPSegForImageSegmentation.from_pretrained(src/'clipseg', **f32).save_pretrained(run/'clipseg', safe_serialization=True)
+    if (src/'train.json').exists() and not (run/'train.json').exists(): shutil.copy(src/'train.json', run/'train.json')
 
 # %% ../nbs/11_train.ipynb #973a9646
 STAGES = [  # the shipped run, in order: each later stage of a model goes on from its checkpoint (why: CHANGELOG.md)
@@ -394,7 +470,19 @@ STAGES = [  # the shipped run, in order: each later stage of a model goes on fro
     Stage('sd2', 'sd', 600, lr=3e-4, stage=2, ckpt_every=100, opts=dict(ema_decay=0.998)),
     # single-object captions, as DiffEdit's decoding is asked for (the noise method recoloured too seldom)
     Stage('sd3', 'sd', 4000, lr=5e-4, stage=3, opts=dict(p_scene=0.3)),
+    # horses and zebras: new words, then every model goes on from its shape-world checkpoint on a mix of both worlds
+    Stage('words', 'words', 0),
+    Stage('vae2', 'vae', 2400, bs=16, lr=5e-4, stage=2, ckpt_every=100, opts=dict(p_animals=0.6)),
+    Stage('clipseg6', 'clipseg', 1600, lr=5e-4, stage=6, ckpt_every=100, opts=dict(p_hard=0.2, p_animals=0.6)),
+    Stage('inpaint3', 'inpaint', 2800, lr=5e-4, stage=3, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.998, p_animals=0.6)),
+    Stage('sd4', 'sd', 2800, lr=5e-4, stage=4, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.998, p_animals=0.6)),
 ]
+
+def grow_words(run, seed=0):
+    "The 'words' stage: `run`'s text encoder (and so every model's) learns to read `TOY_WORDS`; old captions encode exactly as before."
+    run = Path(run); old = run_tokenizer(run); new = toy_tokenizer()
+    if len(old) == len(new): return print('words: the text encoder already reads TOY_WORDS')
+    grow_text_encoder(CLIPTextModel.from_pretrained(run/'text_encoder'), old, new, seed).save_pretrained(run/'text_encoder', safe_serialization=True)
 
 def train_all(run:Path='runs/toy',  # folder for checkpoints, logs and train.json
               out:Path=TOY_MODELS,  # where to export the models (None or '': don't)
@@ -412,9 +500,10 @@ def train_all(run:Path='runs/toy',  # folder for checkpoints, logs and train.jso
     if threads: torch.set_num_threads(threads)
     run = Path(run); run.mkdir(parents=True, exist_ok=True)
     if not (run/'text_encoder').exists():
-        make_text_encoder(toy_tokenizer(), seed).save_pretrained(run/'text_encoder', safe_serialization=True)
+        make_text_encoder(toy_tokenizer(SHAPE_WORDS), seed).save_pretrained(run/'text_encoder', safe_serialization=True)
     for m in models:
         s = by_name[m]
+        if s.kind == 'words': grow_words(run, seed); continue
         res = train_stage(run, replace(s, steps=steps.get(m, s.steps), stop=stop.get(m, s.stop)), seed).record
         res['threads'] = torch.get_num_threads()
         js = json.loads((run/'train.json').read_text()) if (run/'train.json').exists() else {}
@@ -434,7 +523,9 @@ def main(argv=None):
     p.add_argument('--stop', default='', help='end early on the same schedule, e.g. vae=1000 (defaults: STAGES)')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--export-only', action='store_true', help='only export the checkpoints in --run to --out')
+    p.add_argument('--from-shipped', action='store_true', help='start --run from the shipped models (then train later stages only)')
     a = p.parse_args(argv)
+    if a.from_shipped: import_toy_models(a.run)
     if a.export_only: return print(export_toy_models(a.run, a.out))
     kv = lambda t: {k: int(v) for k, v in (x.split('=') for x in t.split(',') if x)}
     train_all(a.run, a.out, a.seed, [m for m in a.models.split(',') if m], kv(a.steps), a.threads, kv(a.stop))

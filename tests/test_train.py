@@ -4,7 +4,9 @@ from dataclasses import replace
 import pytest, torch
 import torch.nn.functional as F
 from torch.testing import assert_close
-from diffedit.train import STAGES, fit, main, make_text_encoder, toy_tokenizer, train_stage
+from diffedit.train import STAGES, fit, main, make_text_encoder, toy_tokenizer, train_stage, grow_words, run_tokenizer, _Texts
+from diffedit.toy import SHAPE_WORDS
+from transformers import CLIPTextModel
 
 # Losses of the first three steps (batch 4, the shipped learning rates) of every stage of the shipped run, trained in
 # its order in one folder, as `train_vae`, `train_clipseg` and `train_unet` gave them before they became `fit` (each
@@ -22,6 +24,11 @@ LOSSES = {
     'unet_inpaint2': [1.1035776, 0.9348228, 0.9760852],   # object_masks, ema_decay 0.998
     'unet2': [0.9057548, 0.9230984, 0.8884131],
     'unet3': [0.9532047, 1.0700419, 1.0473297],   # p_scene 0.3
+    # the horse stages (after 'words'), pinned when they were added
+    'vae2': [0.3052686, 0.3475136, 0.2013051],   # p_animals 0.6: horse scenes
+    'clipseg6': [2.6574364, 2.7614467, 2.7588663],   # animal queries
+    'unet_inpaint3': [1.1024604, 0.9521328, 1.1143171],
+    'unet4': [1.0745831, 0.880361, 0.9291165],
 }
 SCALING_FACTOR = 0.9758181571960449  # the VAE's, set from the latents of 256 scenes when it is saved
 
@@ -30,8 +37,12 @@ def run(tmp_path_factory):
     d, threads = tmp_path_factory.mktemp('run'), torch.get_num_threads()
     torch.set_num_threads(1)  # as the numbers were recorded; and on a busy CPU, 6 s instead of 45
     try:
-        make_text_encoder(toy_tokenizer(), 0).save_pretrained(d/'text_encoder', safe_serialization=True)
-        yield d, [train_stage(d, replace(s, steps=3, bs=4), seed=0, log_every=100) for s in STAGES]
+        make_text_encoder(toy_tokenizer(SHAPE_WORDS), 0).save_pretrained(d/'text_encoder', safe_serialization=True)  # the first stages' words
+        logs = []
+        for s in STAGES:
+            if s.kind == 'words': grow_words(d); continue
+            logs.append(train_stage(d, replace(s, steps=3, bs=4), seed=0, log_every=100))
+        yield d, logs
     finally: torch.set_num_threads(threads)
 
 def test_stages_pinned(run):
@@ -43,7 +54,7 @@ def test_stages_pinned(run):
 
 def test_records(run):
     d, logs = run
-    rec = {s.name: l.record for s, l in zip(STAGES, logs)}
+    rec = {s.name: l.record for s, l in zip([s for s in STAGES if s.kind != 'words'], logs)}
     assert {k: (r['steps'], r['batch_size'], r['stopped_at']) for k, r in rec.items() if r['stopped_at']} == \
            {'vae': (3, 4, 1000), 'clipseg4': (3, 4, 700)}
     assert rec['inpaint2']['ema_decay'] == rec['sd2']['ema_decay'] == 0.998 and rec['sd3']['ema_decay'] == 0.999
@@ -73,3 +84,16 @@ def test_cli(tmp_path, capsys):
     main(['--run', str(tmp_path), '--out', str(tmp_path/'out'), '--export-only'])
     assert (tmp_path/'out'/'clipseg'/'config.json').exists() and not (tmp_path/'out'/'sd').exists()
     assert "'clipseg': 0.9" in capsys.readouterr().out
+
+def test_grow_words(tmp_path):
+    "New words get new embeddings; every caption of the shapes-only world encodes exactly as before (the trained models read it)."
+    old = toy_tokenizer(SHAPE_WORDS)
+    make_text_encoder(old, 0).save_pretrained(tmp_path/'text_encoder', safe_serialization=True)
+    te0 = CLIPTextModel.from_pretrained(tmp_path/'text_encoder')
+    grow_words(tmp_path)
+    new, te1 = run_tokenizer(tmp_path), CLIPTextModel.from_pretrained(tmp_path/'text_encoder')
+    assert len(new) > len(old) and new.tokenize('a brown horse and a zebra') == ['a</w>', 'brown</w>', 'horse</w>', 'and</w>', 'a</w>', 'zebra</w>']
+    caps = ['a red circle', 'a white square and a blue triangle', '']
+    assert torch.equal(_Texts(old, te0)(caps), _Texts(new, te1)(caps))
+    h = _Texts(new, te1)(['a horse', 'a zebra'])
+    assert (h[0] - h[1]).abs().max() > 0.1  # the new words are told apart
