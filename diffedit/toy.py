@@ -142,6 +142,7 @@ def _capsule(x, y, a, b, r):
     t = np.clip(((x - ax)*dx + (y - ay)*dy)/(dx*dx + dy*dy), 0, 1)
     return (x - ax - t*dx)**2 + (y - ay - t*dy)**2 <= r*r, t
 
+# %% ../nbs/00a_toy.ipynb #d3dfaa68
 def horse_mask(cx:float, cy:float, # centre of the silhouette's box, in pixels
                s:float,            # width of the silhouette, in pixels
                w:int, h:int,       # image size
@@ -189,6 +190,18 @@ def _field(rng, w, h):
 
 def _grown(m): return m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
 
+def _place_animal(rng, w, h, hz, taken, sizes):
+    "A spot with its feet on the grass for a silhouette touching nothing in `taken`: (mask, stripes coordinate, (cx, cy, s)), or None."
+    for i in range(60):  # rejection sampling, a little smaller at each try
+        s = rng.uniform(*sizes)*w*0.985**i
+        k = s/1.8; top, bottom = 0.88*k, 0.85*k  # the silhouette's reach above and below its centre
+        if 2*top > h or s > w: continue
+        cx = rng.uniform(s/2, w - s/2)
+        cy = rng.uniform(max(top, hz + 2 - bottom), h - bottom)
+        m, along = horse_mask(cx, cy, s, w, h, int(rng.choice([-1, 1])), rng.uniform(0, 0.7)**2, rng.uniform(0, 0.15))
+        if m.sum() >= 16 and not (_grown(m) & taken).any(): return m, along, (cx, cy, s)
+
+# %% ../nbs/00a_toy.ipynb #9ff94f19
 def horse_scene(seed:int,            # the scene's seed: <TRAIN_SEEDS for training, >=EVAL_SEED0 held out
                 size=64,             # int (square) or (width, height)
                 animals:tuple=None,  # ('horse',), ('zebra',) or ('horse', 'zebra'); None: drawn from the seed
@@ -198,32 +211,19 @@ def horse_scene(seed:int,            # the scene's seed: <TRAIN_SEEDS for traini
     w, h = _scene_size(size, None)
     rng = np.random.default_rng([seed, 1])  # another stream than `toy_scene`'s
     if animals is None: animals = [('horse',), ('zebra',), ('horse', 'zebra')][rng.choice(3, p=[0.4, 0.3, 0.3])]
-    if field := rng.random() < 0.75: img, hz = _field(rng, w, h); kind = 'field'
+    if rng.random() < 0.75: (img, hz), kind = _field(rng, w, h), 'field'
     else: (img, kind), hz = _background(rng, w, h), 0
-    taken = np.zeros((h, w), bool)
-    masks, objects, boxes = [], [], []
+    taken, objs = np.zeros((h, w), bool), []  # (mask, (colour or coat, shape or animal), box) per object
     for a in rng.permutation(list(animals)):
         coat = str(rng.choice(list(COATS))) if a == 'horse' else ''
-        lo, hi = (0.55, 0.85) if len(animals) == 1 else (0.4, 0.56)
-        for i in range(60):
-            s = rng.uniform(lo, hi)*w*0.985**i
-            k = s/1.8; top, bottom = 0.88*k, 0.85*k  # the silhouette's reach above and below its centre
-            if 2*top > h or s > w: continue
-            cx = rng.uniform(s/2, w - s/2)
-            cy = rng.uniform(max(top, hz + 2 - bottom), h - bottom)  # feet on the grass
-            m, along = horse_mask(cx, cy, s, w, h, int(rng.choice([-1, 1])), rng.uniform(0, 0.7)**2, rng.uniform(0, 0.15))
-            if m.sum() >= 16 and not (_grown(m) & taken).any(): break
-        else: raise ValueError(f'could not place {len(animals)} animals in a {w}x{h} scene: use a larger size')
-        paint_animal(img, a, m, along, coat, max(4.5, s/7))
-        taken |= m; masks.append(m); objects.append((coat, str(a))); boxes.append((cx, cy, s))
-    n = int(rng.integers(0, 2)) if n_shapes is None else n_shapes
+        placed = _place_animal(rng, w, h, hz, taken, (0.55, 0.85) if len(animals) == 1 else (0.4, 0.56))
+        if placed is None: raise ValueError(f'could not place {len(animals)} animals in a {w}x{h} scene: use a larger size')
+        m, along, box = placed
+        paint_animal(img, a, m, along, coat, max(4.5, box[2]/7)); taken |= m; objs.append((m, (coat, str(a)), box))
     combos = [(c, sh) for c in COLOURS for sh in SHAPES]
-    for j in rng.permutation(len(combos))[:n]:
-        colour, shape = combos[j]
-        placed = _place(rng, shape, w, h, taken, (0.12, 0.3))
-        if placed is None: continue
-        m, box = placed
-        img[m] = COLOURS[colour]; taken |= m
-        masks.append(m); objects.append((colour, shape)); boxes.append(box)
-    return Scene(Image.fromarray(img.round().astype(np.uint8)), masks, objects,
-                 [caption(c, s) for c, s in objects], boxes, kind, seed)
+    n = int(rng.integers(0, 2)) if n_shapes is None else n_shapes
+    for colour, shape in [combos[j] for j in rng.permutation(len(combos))[:n]]:
+        if (placed := _place(rng, shape, w, h, taken, (0.12, 0.3))) is None: continue
+        img[placed[0]] = COLOURS[colour]; taken |= placed[0]; objs.append((placed[0], (colour, shape), placed[1]))
+    masks, objects, boxes = map(list, zip(*objs))
+    return Scene(Image.fromarray(img.round().astype(np.uint8)), masks, objects, [caption(*o) for o in objects], boxes, kind, seed)

@@ -474,6 +474,7 @@ STAGES = [  # the shipped run, in order: each later stage of a model goes on fro
     Stage('words', 'words', 0),
     Stage('vae2', 'vae', 2400, bs=16, lr=5e-4, stage=2, ckpt_every=100, opts=dict(p_animals=0.6)),
     Stage('clipseg6', 'clipseg', 1600, lr=5e-4, stage=6, ckpt_every=100, opts=dict(p_hard=0.2, p_animals=0.6)),
+    Stage('clipseg7', 'clipseg', 1500, lr=3e-4, stage=7, ckpt_every=100, opts=dict(p_hard=0.2, p_animals=0.75)),  # black, grey and white horses were still missed
     Stage('inpaint3', 'inpaint', 2800, lr=5e-4, stage=3, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.998, p_animals=0.6)),
     Stage('sd4', 'sd', 2800, lr=5e-4, stage=4, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.998, p_animals=0.6)),
 ]
