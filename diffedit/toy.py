@@ -208,15 +208,15 @@ def horse_scene(seed:int,            # the scene's seed: <TRAIN_SEEDS for traini
                 n_shapes:int=None,   # coloured shapes beside them, 0 to 2; None: 0 or 1, drawn from the seed
                )->Scene:
     "Draw a seeded scene of a horse, a zebra or both, standing on grass (or on a toy background), maybe beside a shape."
-    w, h = _scene_size(size, None)
-    rng = np.random.default_rng([seed, 1])  # another stream than `toy_scene`'s
-    if animals is None: animals = [('horse',), ('zebra',), ('horse', 'zebra')][rng.choice(3, p=[0.4, 0.3, 0.3])]
+    (w, h), rng = _scene_size(size, None), np.random.default_rng([seed, 1])  # another stream than `toy_scene`'s
+    if not (given := animals is not None): animals = [('horse',), ('zebra',), ('horse', 'zebra')][rng.choice(3, p=[0.4, 0.3, 0.3])]
     if rng.random() < 0.75: (img, hz), kind = _field(rng, w, h), 'field'
     else: (img, kind), hz = _background(rng, w, h), 0
     taken, objs = np.zeros((h, w), bool), []  # (mask, (colour or coat, shape or animal), box) per object
     for a in rng.permutation(list(animals)):
         coat = str(rng.choice(list(COATS))) if a == 'horse' else ''
         placed = _place_animal(rng, w, h, hz, taken, (0.55, 0.85) if len(animals) == 1 else (0.4, 0.56))
+        if placed is None and objs and not given: break  # crowded: keep the animal placed so far
         if placed is None: raise ValueError(f'could not place {len(animals)} animals in a {w}x{h} scene: use a larger size')
         m, along, box = placed
         paint_animal(img, a, m, along, coat, max(4.5, box[2]/7)); taken |= m; objs.append((m, (coat, str(a)), box))

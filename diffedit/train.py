@@ -21,10 +21,10 @@ from .toy import toy_scene, horse_scene, TOY_WORDS, SHAPE_WORDS, TRAIN_SEEDS, TO
 
 # %% auto #0
 __all__ = ['RES', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PARTS', 'STAGES', 'toy_tokenizer', 'run_tokenizer', 'grow_text_encoder',
-           'make_text_encoder', 'make_vae', 'make_unet', 'make_clipseg', 'clipseg_processor', 'scene_batch', 'TrainLog',
-           'fit', 'clipseg_batch', 'loosen', 'inpaint_masks', 'object_masks', 'unet_loss', 'Parts', 'vae_parts',
-           'clipseg_parts', 'unet_parts', 'Stage', 'train_stage', 'export_toy_models', 'import_toy_models',
-           'grow_words', 'train_all', 'main']
+           'make_text_encoder', 'make_vae', 'make_unet', 'make_clipseg', 'clipseg_processor', 'mixed_scene',
+           'scene_batch', 'TrainLog', 'fit', 'clipseg_batch', 'loosen', 'inpaint_masks', 'object_masks', 'unet_loss',
+           'Parts', 'vae_parts', 'clipseg_parts', 'unet_parts', 'Stage', 'train_stage', 'export_toy_models',
+           'import_toy_models', 'grow_words', 'train_all', 'main']
 
 # %% ../nbs/11_train.ipynb #4505cba6
 RES = 64  # training resolution: the toy preset's size class
@@ -94,9 +94,13 @@ def clipseg_processor(tok)->CLIPSegProcessor:
     return CLIPSegProcessor(image_processor=ip, tokenizer=tok)
 
 # %% ../nbs/11_train.ipynb #dce083fe
+def mixed_scene(seed, size=RES, p_animals=0.):
+    "The training scene of `seed`: a horse scene for a fraction `p_animals` of the seeds (by seed: runs repeat), else a shapes scene."
+    return horse_scene(int(seed), size) if int(seed) % 1000 < 1000*p_animals else toy_scene(int(seed), size)
+
 def scene_batch(seeds, size=RES, p_animals=0.):
-    "Scenes for `seeds` (a fraction `p_animals` of them horse scenes, by seed) and their images as a (B,3,H,W) tensor in [-1,1]."
-    scenes = [horse_scene(int(s), size) if int(s) % 1000 < 1000*p_animals else toy_scene(int(s), size) for s in seeds]
+    "Scenes for `seeds` (`mixed_scene`) and their images as a (B,3,H,W) tensor in [-1,1]."
+    scenes = [mixed_scene(s, size, p_animals) for s in seeds]
     x = torch.from_numpy(np.stack([np.asarray(s.image) for s in scenes])).permute(0, 3, 1, 2).float()/127.5 - 1
     return x, scenes
 
@@ -214,11 +218,11 @@ def loosen(prompt, rng, p=0.5):
         if f'a {c} horse' in prompt and rng.random() < p: prompt = prompt.replace(f'a {c} horse', 'a horse')
     return prompt
 
-def _focus_seeds(rng, n, focus, frac, size=RES):
-    "`n` training seeds, a fraction `frac` of them drawn until their scene has an object of a colour in `focus`."
+def _focus_seeds(rng, n, focus, frac, size=RES, p_animals=0.):
+    "`n` training seeds, a fraction `frac` of them drawn until their scene has an object of a colour (or horse coat) in `focus`."
     seeds = list(rng.integers(0, TRAIN_SEEDS, n))
     for i in range(int(round(n*frac))):
-        while not any(c in focus for c, _ in toy_scene(int(seeds[i]), size).objects): seeds[i] = rng.integers(0, TRAIN_SEEDS)
+        while not any(c in focus for c, _ in mixed_scene(seeds[i], size, p_animals).objects): seeds[i] = rng.integers(0, TRAIN_SEEDS)
     return seeds
 
 def inpaint_masks(scenes, rng):
@@ -339,7 +343,7 @@ def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals
     mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
     def loss_fn(m):
         size = _SIZES[rng.integers(len(_SIZES))]  # other aspect ratios, squashed to 64x64 as the processor does
-        seeds = _focus_seeds(rng, stage.bs, focus, p_focus, size) if focus else rng.integers(0, TRAIN_SEEDS, stage.bs)
+        seeds = _focus_seeds(rng, stage.bs, focus, p_focus, size, p_animals) if focus else rng.integers(0, TRAIN_SEEDS, stage.bs)
         x, scenes = scene_batch(seeds, size, p_animals)
         texts, y = clipseg_batch(scenes, rng, p_hard=p_hard, focus=focus)
         if size != (RES, RES):
@@ -474,7 +478,8 @@ STAGES = [  # the shipped run, in order: each later stage of a model goes on fro
     Stage('words', 'words', 0),
     Stage('vae2', 'vae', 2400, bs=16, lr=5e-4, stage=2, ckpt_every=100, opts=dict(p_animals=0.6)),
     Stage('clipseg6', 'clipseg', 1600, lr=5e-4, stage=6, ckpt_every=100, opts=dict(p_hard=0.2, p_animals=0.6)),
-    Stage('clipseg7', 'clipseg', 1500, lr=3e-4, stage=7, ckpt_every=100, opts=dict(p_hard=0.2, p_animals=0.75)),  # black, grey and white horses were still missed
+    # black and grey horses were still missed (a black horse lit "a zebra"): horse scenes with those coats oversampled
+    Stage('clipseg7', 'clipseg', 1500, lr=3e-4, stage=7, ckpt_every=100, opts=dict(p_hard=0.2, p_animals=0.75, focus=('black', 'grey', 'white'), p_focus=0.4)),
     Stage('inpaint3', 'inpaint', 2800, lr=5e-4, stage=3, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.998, p_animals=0.6)),
     Stage('sd4', 'sd', 2800, lr=5e-4, stage=4, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.998, p_animals=0.6)),
 ]

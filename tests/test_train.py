@@ -27,6 +27,7 @@ LOSSES = {
     # the horse stages (after 'words'), pinned when they were added
     'vae2': [0.3052686, 0.3475136, 0.2013051],   # p_animals 0.6: horse scenes
     'clipseg6': [2.6574364, 2.7614467, 2.7588663],   # animal queries
+    'clipseg7': [2.9095249, 2.7259865, 2.5753741],
     'unet_inpaint3': [1.1024604, 0.9521328, 1.1143171],
     'unet4': [1.0745831, 0.880361, 0.9291165],
 }
