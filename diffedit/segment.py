@@ -1,4 +1,4 @@
-"""Where in the picture is "a green circle"? One heatmap per prompt, all prompts in one batch
+"""Where in the picture is "a horse"? One heatmap per prompt, all prompts in one batch
 
 Docs: https://diffedit-dev.github.io/diffedit/segment.html.md"""
 

@@ -168,5 +168,6 @@ def test_eval_formats():
             out[f] = o.getvalue()
     finally: os.environ.clear(); os.environ.update(env)  # main sets TQDM_DISABLE and the libraries' verbosity for its process
     rows, js = list(csv.DictReader(io.StringIO(out['csv']))), json.loads(out['json'])
-    assert [r['method'] for r in rows] == [j['method'] for j in js] == ['clipseg']
-    assert float(rows[0]['median_iou']) == js[0]['median_iou'] and js[0]['scenes'] == 2
+    assert [r['method'] for r in rows] == [j['method'] for j in js] == ['clipseg']*3
+    assert [r['kind'] for r in rows] == [j['kind'] for j in js] == ['recolour', 'horse->zebra', 'zebra->horse']
+    assert [float(r['median_iou']) for r in rows] == [j['median_iou'] for j in js] and js[0]['scenes'] == 2
