@@ -92,10 +92,10 @@ def colour_blob(image, colour, region=None, max_dist=80.):
 
 # %% ../nbs/12_metrics.ipynb #bf3209e4
 def _labels(a):
-    "Each pixel of (N,3) `a`: 1 for a zebra's dark, 2 for its light (both near grey), 0 for anything else."
-    grey = a.max(-1) - a.min(-1) < 60
+    "Each pixel of (...,3) `a`: 1 for a zebra's dark, 2 for its light (both near grey: a brown coat is not), 0 for anything else."
+    grey = a.max(-1) - a.min(-1) < 75
     luma = a @ np.array([0.299, 0.587, 0.114])
-    return np.where(grey & (luma < 90), 1, np.where(grey & (luma > 170), 2, 0))
+    return np.where(grey & (luma < 110), 1, np.where(grey & (luma > 150), 2, 0))
 
 def stripes(image,      # PIL or (H,W,3) uint8
             mask,       # (H,W) the animal's pixels
@@ -111,7 +111,7 @@ def stripes(image,      # PIL or (H,W,3) uint8
         bands.append(int((row[1:] != row[:-1]).sum()) + 1 if len(row) else 0)  # runs of one colour
     return dict(dark=float((lab[m] == 1).mean()), light=float((lab[m] == 2).mean()), bands=float(np.percentile(bands, 75)))
 
-def is_zebra(image, mask, min_share=0.2, min_bands=4)->bool:
+def is_zebra(image, mask, min_share=0.15, min_bands=3)->bool:
     "A zebra: at least `min_share` of the animal dark and as much light, in at least `min_bands` bands across most rows."
     st = stripes(image, mask)
     return st['dark'] >= min_share and st['light'] >= min_share and st['bands'] >= min_bands

@@ -291,9 +291,14 @@ def unet_loss(unet, vae, texts, x, prompts, g, masks=None, ac=None, snr_gamma=5.
         loss = loss + (w[keep]*((neg + gs*(pred[keep] - neg) - noise[keep])**2).mean((1, 2, 3))).mean()
     return loss
 
-def recipe_negatives(prompts, rng, lo=2., hi=12.)->tuple:
-    "The blog recipe's negative prompts for animal prompts (a zebra's is 'a horse', a horse's 'a zebra'; others None) and a guidance scale each."
-    other = lambda p: 'a horse' if p == 'a zebra' else 'a zebra' if p.endswith('horse') and ' and ' not in p else None
+def recipe_negatives(prompts, rng, lo=2., hi=12., shapes=False)->tuple:
+    "The blog recipe's negative prompts (a zebra's is 'a horse', a horse's 'a zebra'; with `shapes`, a shape's is another colour's; others None) and a guidance scale each."
+    def other(p):
+        if ' and ' in p or not p: return None
+        if p == 'a zebra': return 'a horse'
+        if p.endswith('horse'): return 'a zebra'
+        c, s = p.split()[1:]
+        return caption(str(rng.choice([x for x in COLOURS if x != c])), s) if shapes and c in COLOURS and s in SHAPES else None
     return [other(p) for p in prompts], torch.from_numpy(rng.uniform(lo, hi, len(prompts))).float()
 
 # %% ../nbs/11_train.ipynb #b9519227
@@ -371,7 +376,7 @@ def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals
     def save(m): m.save_pretrained(run/'clipseg', safe_serialization=True); proc.save_pretrained(run/'clipseg')
     return Parts(name, m, loss_fn, save)
 
-def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, holes=inpaint_masks, p_animals=0., recipe=False)->Parts:
+def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, holes=inpaint_masks, p_animals=0., recipe=False, recipe_shapes=False, recipe_hi=12.)->Parts:
     "A text-to-image (`kind='sd'`, 4 ch) or inpainting (`'inpaint'`, 9 ch) UNet on VAE latents; saves its EMA to `run/'unet'` or `run/'unet_inpaint'`."
     inpainting = stage.kind == 'inpaint'
     ckpt = 'unet_inpaint' if inpainting else 'unet'
@@ -389,7 +394,7 @@ def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, h
             prompts = [s.caption if rng.random() < p_scene else s.captions[rng.integers(len(s.captions))] for s in scenes]
         if p_animals: prompts = [loosen(p, rng) for p in prompts]
         prompts = ['' if rng.random() < p_uncond else p for p in prompts]  # classifier-free guidance dropout
-        negs, gs = recipe_negatives(prompts, rng) if recipe else (None, None)
+        negs, gs = recipe_negatives(prompts, rng, hi=recipe_hi, shapes=recipe_shapes) if recipe else (None, None)
         return unet_loss(unet, vae, texts, x, prompts, g, masks, ac, negatives=negs, guidance=gs), {}
     save = lambda m: m.save_pretrained(run/ckpt, safe_serialization=True)
     return Parts(name, unet, loss_fn, save, ckpt_every=250, ema_decay=ema_decay, record=lambda: dict(ema_decay=ema_decay))
@@ -499,7 +504,15 @@ STAGES = [  # the shipped run, in order: each later stage of a model goes on fro
     # with the recipe's negative prompt ('a horse') guidance pushed away from the average coat, a warm brown: blue blobs;
     # trained on the guided prediction too, the recipe paints stripes
     Stage('inpaint4', 'inpaint', 500, lr=3e-4, stage=4, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.995, p_animals=0.75, recipe=True)),
+    # the shapes had faded (recolouring 55% on validation scenes, was 90%; "a white circle" barely lit): both worlds again,
+    # the recipe's negative prompt for shapes too (another colour of the shape)
+    Stage('clipseg9', 'clipseg', 600, lr=2e-4, stage=9, ckpt_every=100, opts=dict(p_hard=0.3, p_animals=0.5, focus=('grey', 'white'), p_focus=0.2)),
+    Stage('inpaint5', 'inpaint', 400, lr=2e-4, stage=5, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=True, recipe_shapes=True)),
     Stage('sd4', 'sd', 2800, lr=5e-4, stage=4, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.998, p_animals=0.6)),
+    # the guided loss at high guidance taught the model that the prompt barely matters (held-out recolouring 50%, was 90%):
+    # guided loss for the animals only, at guidance 2-6, plain loss for the shapes; the noise mask's shapes again (sd5)
+    Stage('inpaint6', 'inpaint', 500, lr=2e-4, stage=6, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=True, recipe_hi=6.)),
+    Stage('sd5', 'sd', 700, lr=2e-4, stage=5, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.99, p_animals=0.35)),
 ]
 
 def grow_words(run, seed=0):

@@ -20,7 +20,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 from selenium.webdriver.common.action_chains import ActionChains
 from diffedit import app
-from diffedit.toy import toy_scene
+from diffedit.toy import horse_scene
 
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
          '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--window-size=1400,1500']
@@ -38,7 +38,7 @@ def browser():
     d.quit()
 
 def test_upload_edit_and_see_the_result(browser, tmp_path):
-    toy_scene(2_000_000_004).image.save(tmp_path/'scene.png')  # a tuning scene: a blue triangle and a yellow square
+    horse_scene(2_000_000_003, size=(256, 192), animals=('horse', 'zebra')).image.save(tmp_path/'scene.png')  # a validation scene: a black horse and a zebra
     demo = app.launch(models='toy', port=free_port(), device='cpu', block=False)
     try:
         b, wait = browser, WebDriverWait(browser, 240)
@@ -46,8 +46,8 @@ def test_upload_edit_and_see_the_result(browser, tmp_path):
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'input[type=file]'))
         b.find_elements(By.CSS_SELECTOR, 'input[type=file]')[0].send_keys(str(tmp_path/'scene.png'))
         boxes = {t.get_attribute('placeholder'): t for t in b.find_elements(By.CSS_SELECTOR, 'textarea')}
-        boxes['a horse'].send_keys('a blue triangle')
-        boxes['a zebra'].send_keys('a red triangle')
+        boxes['a horse'].send_keys('a horse')
+        boxes['a zebra'].send_keys('a zebra')
         boxes['a zebra'].send_keys(Keys.TAB)  # leaving the box previews the mask (a click elsewhere may land on a loading overlay)
         wait.until(lambda d: 'mask:' in d.find_element(By.ID, 'status').text)
         mask_src = lambda d: [i.get_attribute('src') for i in d.find_elements(By.CSS_SELECTOR, '#mask img')]
