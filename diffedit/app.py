@@ -180,7 +180,7 @@ def start_values(preset:str,       # a key of `PRESETS`
 def _examples(folder)->list:
     "Toy scenes saved as files (what the page's examples need): a horse to turn into a zebra, then shapes to recolour."
     from diffedit.toy import toy_scene, horse_scene
-    p = Path(folder)/'toy_horse_2000000003.png'; horse_scene(2_000_000_003, size=(256, 192), animals=('horse', 'zebra')).image.save(p)
+    p = Path(folder)/'toy_horse_2000000000.png'; horse_scene(2_000_000_000, size=(256, 192), animals=('horse', 'zebra')).image.save(p)
     rows = [[str(p), 'a horse', 'a zebra']]
     for seed, new in ((2_000_000_004, 'red'), (2_000_000_010, 'blue'), (2_000_000_001, 'blue')):
         sc = toy_scene(seed)

@@ -38,7 +38,7 @@ def browser():
     d.quit()
 
 def test_upload_edit_and_see_the_result(browser, tmp_path):
-    horse_scene(2_000_000_003, size=(256, 192), animals=('horse', 'zebra')).image.save(tmp_path/'scene.png')  # a validation scene: a black horse and a zebra
+    horse_scene(2_000_000_000, size=(256, 192), animals=("horse", "zebra")).image.save(tmp_path/'scene.png')  # a validation scene: a chestnut horse, a zebra and a green triangle
     demo = app.launch(models='toy', port=free_port(), device='cpu', block=False)
     try:
         b, wait = browser, WebDriverWait(browser, 240)

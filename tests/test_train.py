@@ -34,6 +34,8 @@ LOSSES = {
     'clipseg9': [2.7354071, 2.5940773, 2.9173918],
     'unet_inpaint5': [2.204113, 2.1269374, 1.9836588],   # + shapes' negative prompts
     'unet4': [1.0745831, 0.880361, 0.9291165],
+    'unet_inpaint6': [2.153347, 1.3891976, 2.205296],   # guided loss for the animals only, guidance 2-6
+    'unet5': [0.8127173, 1.0812042, 1.0941972],
 }
 SCALING_FACTOR = 0.9758181571960449  # the VAE's, set from the latents of 256 scenes when it is saved
 
