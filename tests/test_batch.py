@@ -20,12 +20,17 @@ def batch_cmd(*args):
 def batch(*args, **kw):
     return subprocess.run(batch_cmd(*args), capture_output=True, text=True, env=ENV, timeout=900, **kw)
 
+# held-out scenes whose first object the shipped toy CLIPSeg does not find (an empty mask: an item that fails, which
+# these tests only want where they break a row on purpose); found by running the mask step on scenes 0-219
+EMPTY = {5, 47, 66, 82, 138, 182}
+SCENES = [k for k in range(400) if k not in EMPTY]
+
 def toy_rows(d:Path, n:int, start:int=0)->list:
     "`n` recolouring edits of toy scenes (seeds from the held-out range), pictures saved in `d`."
     from diffedit.toy import toy_scene, caption
     rows = []
     for i in range(start, start + n):
-        s = toy_scene(1_000_000_000 + i, size=64); s.image.save(d/f'scene{i:03d}.png')
+        s = toy_scene(1_000_000_000 + SCENES[i], size=64); s.image.save(d/f'scene{i:03d}.png')
         c, sh = s.objects[0]
         rows.append(dict(image=f'scene{i:03d}.png', source=s.captions[0], target=caption('red' if c != 'red' else 'blue', sh), seed=i))
     return rows

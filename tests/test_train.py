@@ -87,7 +87,7 @@ def test_cli(tmp_path, capsys):
     r = json.loads((tmp_path/'train.json').read_text())['clipseg']
     assert (r['steps'], r['batch_size'], r['stopped_at']) == (3, 32, 2)
     assert (tmp_path/'clipseg'/'model.safetensors').exists()
-    with pytest.raises(ValueError, match='no stage'): main(['--run', str(tmp_path), '--out', '', '--models', 'clipseg9'])
+    with pytest.raises(ValueError, match='no stage'): main(['--run', str(tmp_path), '--out', '', '--models', 'clipseg99'])
     main(['--run', str(tmp_path), '--out', str(tmp_path/'out'), '--export-only'])
     assert (tmp_path/'out'/'clipseg'/'config.json').exists() and not (tmp_path/'out'/'sd').exists()
     assert "'clipseg': 0.9" in capsys.readouterr().out
