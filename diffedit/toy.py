@@ -92,14 +92,15 @@ class Scene:
     def caption(self): return ' and '.join(self.captions)  # the whole scene, e.g. 'a red circle and a blue square'
 
 # %% ../nbs/00a_toy.ipynb #a1f0c018
+def _grown(m): return m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)  # one pixel wider
+
 def _place(rng, shape, w, h, taken, sizes=(0.15, 0.5)):
     "A random spot for `shape` touching nothing in `taken`: (mask, (cx, cy, size)), or None after 50 tries."
     for _ in range(50):  # rejection sampling: objects never touch
         s = rng.uniform(*sizes)*min(w, h)
         cx, cy = rng.uniform(s/2, w - s/2), rng.uniform(s/2, h - s/2)
         m = shape_mask(shape, cx, cy, s, w, h)
-        grown = m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
-        if m.sum() >= 4 and not (grown & taken).any(): return m, (cx, cy, s)
+        if m.sum() >= 4 and not (_grown(m) & taken).any(): return m, (cx, cy, s)
 
 # %% ../nbs/00a_toy.ipynb #a1f0c019
 def _scene_size(size, n_objects):
@@ -187,8 +188,6 @@ def _field(rng, w, h):
     grass = np.array(colorsys.hsv_to_rgb(rng.uniform(0.2, 0.38), rng.uniform(0.25, 0.55), rng.uniform(0.4, 0.7)))*255
     bg = np.empty((h, w, 3)); bg[:hz], bg[hz:] = sky, grass
     return np.clip(bg + rng.normal(0, 2, (h, w, 3)), 0, 255), hz
-
-def _grown(m): return m | np.roll(m, 1, 0) | np.roll(m, -1, 0) | np.roll(m, 1, 1) | np.roll(m, -1, 1)
 
 def _place_animal(rng, w, h, hz, taken, sizes):
     "A spot with its feet on the grass for a silhouette touching nothing in `taken`: (mask, stripes coordinate, (cx, cy, s)), or None."
