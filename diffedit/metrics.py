@@ -58,6 +58,11 @@ def psnr_outside(orig,   # the original image (PIL or (H,W,3) uint8)
 # %% ../nbs/12_metrics.ipynb #b177074a
 _PALETTE = np.array(list(COLOURS.values()), np.float64)
 
+def _nearest(a, palette, max_dist):
+    "Each pixel of (...,3) `a`: the index of its nearest colour in `palette`, or -1 if it is farther than `max_dist` from all."
+    d = np.sqrt(((a[..., None, :] - palette)**2).sum(-1))
+    return np.where(d.min(-1) <= max_dist, d.argmin(-1), -1)
+
 def dominant_colour(image,        # PIL or (H,W,3) uint8
                     mask,         # (H,W) region to look at
                     max_dist=80., # pixels farther than this (RGB distance) from every palette colour don't vote
@@ -66,8 +71,7 @@ def dominant_colour(image,        # PIL or (H,W,3) uint8
     a, m = _as_rgb(image), _as_bool(mask)
     if a.shape[:2] != m.shape: raise DiffEditError(f'sizes differ: image {a.shape[:2]}, mask {m.shape}')
     if not m.any(): raise DiffEditError('the mask is empty: pass the region of the object')
-    d = np.sqrt(((a[m][:, None] - _PALETTE[None])**2).sum(-1))
-    near = d.argmin(1)[d.min(1) <= max_dist]
+    near = _nearest(a[m], _PALETTE, max_dist); near = near[near >= 0]
     if len(near) == 0: return 'none'
     return list(COLOURS)[np.bincount(near, minlength=len(COLOURS)).argmax()]
 
@@ -85,9 +89,7 @@ def blob_shape(blob, # (H,W) bool: the object's pixels
 
 def colour_blob(image, colour, region=None, max_dist=80.):
     "Pixels of `image` (inside `region`) whose nearest palette colour is `colour`."
-    a = _as_rgb(image)
-    d = np.sqrt(((a[..., None, :] - _PALETTE)**2).sum(-1))
-    b = (d.argmin(-1) == list(COLOURS).index(colour)) & (d.min(-1) <= max_dist)
+    b = _nearest(_as_rgb(image), _PALETTE, max_dist) == list(COLOURS).index(colour)
     return b if region is None else b & _as_bool(region)
 
 # %% ../nbs/12_metrics.ipynb #bf3209e4
@@ -122,8 +124,7 @@ _COATS = np.array(list(COATS.values()), np.float64)
 def coat_of(image, mask, max_dist=60.)->tuple:
     "The horse coat most pixels under `mask` are near, and the share of the pixels near it."
     a, m = _as_rgb(image), _as_bool(mask)
-    d = np.sqrt(((a[m][:, None] - _COATS[None])**2).sum(-1))
-    near = np.where(d.min(1) <= max_dist, d.argmin(1), -1)
+    near = _nearest(a[m], _COATS, max_dist)
     counts = np.bincount(near[near >= 0], minlength=len(COATS))
     return list(COATS)[counts.argmax()], float(counts.max()/len(near))
 

@@ -348,8 +348,8 @@ def _clipseg_reading(m, te, seed=0):
     assert not res.unexpected_keys and all(k.startswith('clip.text_model') for k in res.missing_keys), res
     return new
 
-def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals=0.)->Parts:
-    "CLIPSeg's vision tower and decoder (text tower frozen), BCE + Dice on the objects' masks; saves to `run/'clipseg'`."
+def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals=0., ema_decay=None, dice='batch')->Parts:
+    "CLIPSeg's vision tower and decoder (text tower frozen), BCE + Dice on the objects' masks; saves to `run/'clipseg'` (its EMA, given `ema_decay`)."
     name = _stage_name('clipseg', stage.stage)
     rng, tok = _rng(seed, name), run_tokenizer(run)
     te = CLIPTextModel.from_pretrained(run/'text_encoder')
@@ -368,15 +368,16 @@ def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals
         ids = tok(texts, padding='max_length', max_length=77, return_tensors='pt').input_ids
         logits = m(input_ids=ids, pixel_values=((x + 1)/2 - mean)/std).logits[:, None]
         p = logits.sigmoid()  # BCE alone learns small objects slowly; soft Dice over the batch pulls the masks in
-        loss = F.binary_cross_entropy_with_logits(logits, y) + 1 - (2*(p*y).sum() + 1)/(p.sum() + y.sum() + 1)
+        dims = (1, 2, 3) if dice == 'image' else None  # 'image': each mask's own Dice, averaged (as the scores take each scene's IoU)
+        loss = F.binary_cross_entropy_with_logits(logits, y) + 1 - ((2*(p*y).sum(dims) + 1)/(p.sum(dims) + y.sum(dims) + 1)).mean()
         with torch.no_grad():
             p, t = logits > 0, y > 0.5
             iou = ((p & t).sum()/(p | t).sum().clamp(min=1)).item()
         return loss, dict(iou=iou)
     def save(m): m.save_pretrained(run/'clipseg', safe_serialization=True); proc.save_pretrained(run/'clipseg')
-    return Parts(name, m, loss_fn, save)
+    return Parts(name, m, loss_fn, save, ema_decay=ema_decay, record=lambda: dict(ema_decay=ema_decay) if ema_decay else {})
 
-def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, holes=inpaint_masks, p_animals=0., recipe=False, recipe_shapes=False, recipe_hi=12.)->Parts:
+def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, holes=inpaint_masks, p_animals=0., recipe:dict=None)->Parts:
     "A text-to-image (`kind='sd'`, 4 ch) or inpainting (`'inpaint'`, 9 ch) UNet on VAE latents; saves its EMA to `run/'unet'` or `run/'unet_inpaint'`."
     inpainting = stage.kind == 'inpaint'
     ckpt = 'unet_inpaint' if inpainting else 'unet'
@@ -394,7 +395,7 @@ def unet_parts(run, stage, seed=0, p_scene=0.7, p_uncond=0.1, ema_decay=0.999, h
             prompts = [s.caption if rng.random() < p_scene else s.captions[rng.integers(len(s.captions))] for s in scenes]
         if p_animals: prompts = [loosen(p, rng) for p in prompts]
         prompts = ['' if rng.random() < p_uncond else p for p in prompts]  # classifier-free guidance dropout
-        negs, gs = recipe_negatives(prompts, rng, hi=recipe_hi, shapes=recipe_shapes) if recipe else (None, None)
+        negs, gs = recipe_negatives(prompts, rng, **recipe) if recipe is not None else (None, None)  # {}: its defaults
         return unet_loss(unet, vae, texts, x, prompts, g, masks, ac, negatives=negs, guidance=gs), {}
     save = lambda m: m.save_pretrained(run/ckpt, safe_serialization=True)
     return Parts(name, unet, loss_fn, save, ckpt_every=250, ema_decay=ema_decay, record=lambda: dict(ema_decay=ema_decay))
@@ -503,15 +504,15 @@ STAGES = [  # the shipped run, in order: each later stage of a model goes on fro
     # (inpaint3 stopped at 1100 of 2800 steps: it painted stripes, but not with the recipe's negative prompt)
     # with the recipe's negative prompt ('a horse') guidance pushed away from the average coat, a warm brown: blue blobs;
     # trained on the guided prediction too, the recipe paints stripes
-    Stage('inpaint4', 'inpaint', 500, lr=3e-4, stage=4, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.995, p_animals=0.75, recipe=True)),
+    Stage('inpaint4', 'inpaint', 500, lr=3e-4, stage=4, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.995, p_animals=0.75, recipe={})),
     # the shapes had faded (recolouring 55% on validation scenes, was 90%; "a white circle" barely lit): both worlds again,
     # the recipe's negative prompt for shapes too (another colour of the shape)
     Stage('clipseg9', 'clipseg', 600, lr=2e-4, stage=9, ckpt_every=100, opts=dict(p_hard=0.3, p_animals=0.5, focus=('grey', 'white'), p_focus=0.2)),
-    Stage('inpaint5', 'inpaint', 400, lr=2e-4, stage=5, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=True, recipe_shapes=True)),
+    Stage('inpaint5', 'inpaint', 400, lr=2e-4, stage=5, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=dict(shapes=True))),
     Stage('sd4', 'sd', 2800, lr=5e-4, stage=4, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.998, p_animals=0.6)),
     # the guided loss at high guidance taught the model that the prompt barely matters (held-out recolouring 50%, was 90%):
     # guided loss for the animals only, at guidance 2-6, plain loss for the shapes; the noise mask's shapes again (sd5)
-    Stage('inpaint6', 'inpaint', 500, lr=2e-4, stage=6, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=True, recipe_hi=6.)),
+    Stage('inpaint6', 'inpaint', 500, lr=2e-4, stage=6, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=dict(hi=6.))),
     Stage('sd5', 'sd', 700, lr=2e-4, stage=5, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.99, p_animals=0.35)),
 ]
 
