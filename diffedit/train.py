@@ -348,7 +348,7 @@ def _clipseg_reading(m, te, seed=0):
     assert not res.unexpected_keys and all(k.startswith('clip.text_model') for k in res.missing_keys), res
     return new
 
-def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals=0., ema_decay=None, dice='batch')->Parts:
+def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals=0., ema_decay=None)->Parts:
     "CLIPSeg's vision tower and decoder (text tower frozen), BCE + Dice on the objects' masks; saves to `run/'clipseg'` (its EMA, given `ema_decay`)."
     name = _stage_name('clipseg', stage.stage)
     rng, tok = _rng(seed, name), run_tokenizer(run)
@@ -368,8 +368,7 @@ def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals
         ids = tok(texts, padding='max_length', max_length=77, return_tensors='pt').input_ids
         logits = m(input_ids=ids, pixel_values=((x + 1)/2 - mean)/std).logits[:, None]
         p = logits.sigmoid()  # BCE alone learns small objects slowly; soft Dice over the batch pulls the masks in
-        dims = (1, 2, 3) if dice == 'image' else None  # 'image': each mask's own Dice, averaged (as the scores take each scene's IoU)
-        loss = F.binary_cross_entropy_with_logits(logits, y) + 1 - ((2*(p*y).sum(dims) + 1)/(p.sum(dims) + y.sum(dims) + 1)).mean()
+        loss = F.binary_cross_entropy_with_logits(logits, y) + 1 - (2*(p*y).sum() + 1)/(p.sum() + y.sum() + 1)
         with torch.no_grad():
             p, t = logits > 0, y > 0.5
             iou = ((p & t).sum()/(p | t).sum().clamp(min=1)).item()
