@@ -36,6 +36,16 @@ LOSSES = {
     'unet4': [1.0745831, 0.880361, 0.9291165],
     'unet_inpaint6': [2.153347, 1.3891976, 2.205296],   # guided loss for the animals only, guidance 2-6
     'unet5': [0.8127173, 1.0812042, 1.0941972],
+    # session 6: lower rates on both worlds; CLIPSeg keeps an EMA (a stage's EMA starts from its checkpoint)
+    'clipseg10': [2.4395535, 2.7683799, 2.7031059],
+    'unet_inpaint7': [2.0544019, 1.5881026, 1.9584038],
+    'unet6': [1.065985, 1.0650226, 1.0781909],
+    'clipseg11': [3.0321176, 2.7091839, 2.6945646],
+    'unet_inpaint8': [1.0869639, 1.1378995, 0.9278286],
+    'clipseg12': [2.8048549, 2.5112734, 2.6359272],
+    'unet_inpaint9': [0.7792296, 1.5506462, 0.8971951],
+    'clipseg13': [2.4180083, 3.1138396, 2.8513954],
+    'unet_inpaint10': [2.234549, 2.1282387, 1.0900176],
 }
 SCALING_FACTOR = 0.9758181571960449  # the VAE's, set from the latents of 256 scenes when it is saved
 
@@ -65,6 +75,7 @@ def test_records(run):
     assert {k: (r['steps'], r['batch_size'], r['stopped_at']) for k, r in rec.items() if r['stopped_at']} == \
            {'vae': (3, 4, 1000), 'clipseg4': (3, 4, 700), 'inpaint3': (3, 4, 1100)}
     assert rec['inpaint2']['ema_decay'] == rec['sd2']['ema_decay'] == 0.998 and rec['sd3']['ema_decay'] == 0.999
+    assert rec['clipseg10']['ema_decay'] == 0.995 and rec['clipseg12']['ema_decay'] == 0.998 and 'ema_decay' not in rec['clipseg9']
     assert set(rec['clipseg']['final']) == {'loss', 'iou'} and set(rec['vae']['final']) == {'loss', 'psnr'}
     assert {p.name for p in d.iterdir() if p.is_dir()} == {'text_encoder', 'vae', 'clipseg', 'unet', 'unet_inpaint'}
     assert (d/'unet_inpaint2.log').read_text().startswith('unet_inpaint2 step 3/3 loss')
