@@ -70,12 +70,19 @@ def _big(im:Image.Image)->Image.Image:
 
 _MASK_RGBA = (255, 0, 255, 140)  # the brush layer: mask pixels in translucent magenta
 
+def _square(im:Image.Image, fill)->Image.Image:
+    "`im` in the top left corner of a square of its long side, `fill` below or beside it."
+    sq = Image.new(im.mode, (max(im.size),)*2, fill); sq.paste(im, (0, 0))
+    return sq
+
 def editor_value(image:Image.Image, # the picture
                  binary,            # (H,W) bool mask
                 )->dict:            # an `ImageEditor` value: the picture, and the mask as a layer to paint on
     "The picture with the mask as a paintable layer: the brush adds to the mask, the eraser removes from it."
     layer = np.zeros((*binary.shape, 4), np.uint8); layer[binary] = _MASK_RGBA
-    return dict(background=_big(image), layers=[_big(Image.fromarray(layer, 'RGBA'))], composite=None)
+    # the editor fits its background into its square canvas but stretches its layers to it: both square, they line up
+    return dict(background=_square(_big(image.convert('RGB')), (128, 128, 128)),
+                layers=[_square(_big(Image.fromarray(layer, 'RGBA')), (0, 0, 0, 0))], composite=None)
 
 def editor_mask(value,        # an `ImageEditor` value (dict of PIL images, arrays or paths)
                 size:tuple,   # the picture's (width, height)
@@ -84,7 +91,10 @@ def editor_mask(value,        # an `ImageEditor` value (dict of PIL images, arra
     if not value or not value.get('layers'): return None
     lay = value['layers'][0]
     lay = Image.open(lay) if isinstance(lay, (str, Path)) else lay if isinstance(lay, Image.Image) else Image.fromarray(np.asarray(lay))
-    a = lay.convert('RGBA').getchannel('A').resize(tuple(size), Image.BOX)
+    a, (w, h) = lay.convert('RGBA').getchannel('A'), size
+    if a.width*h != a.height*w:  # the editor's square (`editor_value`): the picture is its top left corner
+        a = a.crop((0, 0, round(a.width*w/max(w, h)), round(a.height*h/max(w, h))))
+    a = a.resize((w, h), Image.BOX)  # (an API client may send the layer at the picture's shape)
     return np.asarray(a) > 63
 
 # %% ../nbs/09_app.ipynb #86e19348
