@@ -476,8 +476,8 @@ def import_toy_models(run:Path,            # training run folder to go on in
     if (src/'train.json').exists() and not (run/'train.json').exists(): shutil.copy(src/'train.json', run/'train.json')
 
 # %% ../nbs/11_train.ipynb #973a9646
-_CLIPSEG_LATE = dict(p_hard=0.3, p_animals=0.5, focus=('grey', 'white'), p_focus=0.2)  # both worlds, as clipseg9
-_INPAINT_LATE = dict(holes=object_masks, ema_decay=0.99, recipe=dict(hi=6.))  # the recipe's guided loss for the animals, as inpaint6
+_CLIPSEG_LATE = dict(p_hard=0.3, p_animals=0.5, focus=('grey', 'white'), p_focus=0.2)  # both worlds, from clipseg9 on
+_INPAINT_LATE = dict(holes=object_masks, ema_decay=0.99, recipe=dict(hi=6.))  # the recipe's guided loss for the animals, from inpaint6 on
 
 STAGES = [  # the shipped run, in order: each later stage of a model goes on from its checkpoint (why: CHANGELOG.md)
     Stage('vae', 'vae', 1600, bs=16, stop=1000),  # stopped early (CPU time ran out), on the 1600-step schedule
@@ -509,12 +509,12 @@ STAGES = [  # the shipped run, in order: each later stage of a model goes on fro
     Stage('inpaint4', 'inpaint', 500, lr=3e-4, stage=4, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.995, p_animals=0.75, recipe={})),
     # the shapes had faded (recolouring 55% on validation scenes, was 90%; "a white circle" barely lit): both worlds again,
     # the recipe's negative prompt for shapes too (another colour of the shape)
-    Stage('clipseg9', 'clipseg', 600, lr=2e-4, stage=9, ckpt_every=100, opts=dict(p_hard=0.3, p_animals=0.5, focus=('grey', 'white'), p_focus=0.2)),
+    Stage('clipseg9', 'clipseg', 600, lr=2e-4, stage=9, ckpt_every=100, opts=dict(_CLIPSEG_LATE)),
     Stage('inpaint5', 'inpaint', 400, lr=2e-4, stage=5, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=dict(shapes=True))),
     Stage('sd4', 'sd', 2800, lr=5e-4, stage=4, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.998, p_animals=0.6)),
     # the guided loss at high guidance taught the model that the prompt barely matters (held-out recolouring 50%, was 90%):
     # guided loss for the animals only, at guidance 2-6, plain loss for the shapes; the noise mask's shapes again (sd5)
-    Stage('inpaint6', 'inpaint', 500, lr=2e-4, stage=6, ckpt_every=100, opts=dict(holes=object_masks, ema_decay=0.99, p_animals=0.4, recipe=dict(hi=6.))),
+    Stage('inpaint6', 'inpaint', 500, lr=2e-4, stage=6, ckpt_every=100, opts=dict(_INPAINT_LATE, p_animals=0.4)),
     Stage('sd5', 'sd', 700, lr=2e-4, stage=5, ckpt_every=100, opts=dict(p_scene=0.3, ema_decay=0.99, p_animals=0.35)),
     # the shared world still cost the shapes and the legs (held-out: recolouring 82%, was 90%; horse mask IoU 0.79): lower
     # rates, fewer horse scenes, and CLIPSeg keeps an EMA of its weights too (each chosen on validation scenes, seeds 2e9+)
