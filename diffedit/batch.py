@@ -400,8 +400,8 @@ def _one(it, out, models, force, progress, thumb, defaults, edit, maps)->Outcome
     res = edit(it.image, it.source, it.target, models=models, mask=it.mask, progress=progress, **s)
     hist = res.mask.histogram()
     area = sum(hist[128:]) / max(1, sum(hist))
+    if thumb: _thumbs(out, it.id, res.image, res.mask, res.images, thumb)  # first: once the folder is whole, the item is at once done
     files = _save(res, out, it, fp, area, time.perf_counter() - t0, maps)
-    if thumb: _thumbs(out, it.id, res.image, res.mask, res.images, thumb)
     return Outcome(it, 'ok', '', area, round(time.perf_counter() - t0, 3), files, res)
 
 # %% ../nbs/09a_batch.ipynb #d11ad798

@@ -244,7 +244,7 @@ def evaluate(models='toy',            # preset name or models for `diffedit.edit
     return table
 
 # %% ../nbs/12_metrics.ipynb #b82f791c
-DEMO_SEED = EVAL_SEED0 + 3  # a held-out horse scene (the demo's; chosen to read well, its scores are what they are)
+DEMO_SEED = EVAL_SEED0 + 8  # a held-out horse scene (the demo's; chosen to read well, its scores are what they are)
 
 def _label(im, text, scale=3, band=22):
     "`im` enlarged `scale` times (nearest: the pixels the models made), under a white band holding `text`."

@@ -46,6 +46,7 @@ LOSSES = {
     'unet_inpaint9': [0.7792296, 1.5506462, 0.8971951],
     'clipseg13': [2.4180083, 3.1138396, 2.8513954],
     'unet_inpaint10': [2.234549, 2.1282387, 1.0900176],
+    'clipseg14': [2.6110466, 2.466095, 2.5829964],   # reads the scene at 128 px
 }
 SCALING_FACTOR = 0.9758181571960449  # the VAE's, set from the latents of 256 scenes when it is saved
 
@@ -76,6 +77,7 @@ def test_records(run):
            {'vae': (3, 4, 1000), 'clipseg4': (3, 4, 700), 'inpaint3': (3, 4, 1100)}
     assert rec['inpaint2']['ema_decay'] == rec['sd2']['ema_decay'] == 0.998 and rec['sd3']['ema_decay'] == 0.999
     assert rec['clipseg10']['ema_decay'] == 0.995 and rec['clipseg12']['ema_decay'] == 0.998 and 'ema_decay' not in rec['clipseg9']
+    assert rec['clipseg14']['ema_decay'] == 0.99
     assert set(rec['clipseg']['final']) == {'loss', 'iou'} and set(rec['vae']['final']) == {'loss', 'psnr'}
     assert {p.name for p in d.iterdir() if p.is_dir()} == {'text_encoder', 'vae', 'clipseg', 'unet', 'unet_inpaint'}
     assert (d/'unet_inpaint2.log').read_text().startswith('unet_inpaint2 step 3/3 loss')
@@ -115,3 +117,20 @@ def test_grow_words(tmp_path):
     assert torch.equal(_Texts(old, te0)(caps), _Texts(new, te1)(caps))
     h = _Texts(new, te1)(['a horse', 'a zebra'])
     assert (h[0] - h[1]).abs().max() > 0.1  # the new words are told apart
+
+def test_clipseg_at_larger_size():
+    "CLIPSeg read at 128 px (`clipseg14` on): every weight kept but the position embeddings, whose grid is the old one enlarged."
+    from transformers import CLIPSegForImageSegmentation
+    from diffedit.train import _clipseg_at, make_clipseg
+    m = make_clipseg(make_text_encoder(toy_tokenizer(SHAPE_WORDS), 0), 0)  # 64 px: 16x16 patches
+    assert _clipseg_at(m, 64) is m
+    big, k = _clipseg_at(m, 128), 'clip.vision_model.embeddings.position_embedding.weight'
+    old, new = m.state_dict(), big.state_dict()
+    assert big.config.vision_config.image_size == 128 and new[k].shape == (1 + 32*32, old[k].shape[1])
+    assert [n for n in old if n != k and not n.endswith('position_ids') and not torch.equal(old[n], new[n])] == []
+    assert torch.equal(new[k][0], old[k][0])  # the class token's
+    grid = lambda w, g: w[1:].T.reshape(1, -1, g, g)
+    back = F.avg_pool2d(grid(new[k], 32), 2)  # each old patch is 2x2 new ones: their mean is close to the old embedding
+    assert (back - grid(old[k], 16)).abs().mean() < 0.2*(grid(old[k], 16).transpose(-1, -2) - grid(old[k], 16)).abs().mean()
+    x = torch.rand(1, 3, 128, 128)
+    assert big(input_ids=torch.tensor([[0, 5, 1]]), pixel_values=x).logits.shape[-2:] == (128, 128)
