@@ -357,8 +357,9 @@ def _clipseg_at(m, res):
     pe, g, n = sd[k], m.config.vision_config.image_size // 4, res // 4  # the class token's, then one per patch
     grid = F.interpolate(pe[1:].T.reshape(1, -1, g, g), (n, n), mode='bicubic', align_corners=False).reshape(pe.shape[1], -1).T
     sd[k] = torch.cat([pe[:1], grid])
-    new.load_state_dict({a: b for a, b in sd.items() if not a.endswith('position_ids')}, strict=False)
-    return new.requires_grad_(True)
+    got = new.load_state_dict({a: b for a, b in sd.items() if not a.endswith('position_ids')}, strict=False)
+    assert not got.unexpected_keys and all(a.endswith('position_ids') for a in got.missing_keys), got
+    return new
 
 def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals=0., ema_decay=None, res=None)->Parts:
     "CLIPSeg's vision tower and decoder (text tower frozen), BCE + Dice on the objects' masks; saves to `run/'clipseg'` (its EMA, given `ema_decay`)."
