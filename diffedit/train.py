@@ -339,26 +339,18 @@ def _save_vae(vae, path, n=256, p_animals=0.):
     vae.save_pretrained(path, safe_serialization=True)
     vae.train()
 
-def _clipseg_reading(m, te, seed=0):
-    "CLIPSeg `m` with its text tower replaced by `te` (after `grow_words`: a larger vocabulary), the rest of its weights kept."
-    if m.config.text_config.vocab_size == te.config.vocab_size: return m
-    new = make_clipseg(te, seed, m.config.vision_config.image_size)
-    sd = {k: v for k, v in m.state_dict().items() if not k.startswith('clip.text_model')}
-    res = new.load_state_dict(sd, strict=False)
-    assert not res.unexpected_keys and all(k.startswith('clip.text_model') for k in res.missing_keys), res
-    return new
-
-def _clipseg_at(m, res):
-    "CLIPSeg `m` reading `res`-px pictures: the same weights, its position embeddings resized (bicubic) to the new grid of patches."
-    if m.config.vision_config.image_size == res: return m
-    cfg = m.config.to_dict(); cfg['vision_config']['image_size'] = res
-    new = CLIPSegForImageSegmentation(CLIPSegConfig(**{k: v for k, v in cfg.items() if k not in ('architectures', 'model_type', 'transformers_version')}))
-    sd, k = m.state_dict(), 'clip.vision_model.embeddings.position_embedding.weight'
-    pe, g, n = sd[k], m.config.vision_config.image_size // 4, res // 4  # the class token's, then one per patch
-    grid = F.interpolate(pe[1:].T.reshape(1, -1, g, g), (n, n), mode='bicubic', align_corners=False).reshape(pe.shape[1], -1).T
-    sd[k] = torch.cat([pe[:1], grid])
-    got = new.load_state_dict({a: b for a, b in sd.items() if not a.endswith('position_ids')}, strict=False)
-    assert not got.unexpected_keys and all(a.endswith('position_ids') for a in got.missing_keys), got
+def _clipseg_reading(m, te, seed=0, res=None):
+    "CLIPSeg `m` with the text tower `te` (after `grow_words`: a larger vocabulary), reading `res`-px pictures (None: its own size): its other weights kept, its position embeddings resized (bicubic) to the new grid of patches."
+    g, n, grow = m.config.vision_config.image_size // 4, (res or m.config.vision_config.image_size) // 4, m.config.text_config.vocab_size != te.config.vocab_size
+    if not grow and g == n: return m
+    new = make_clipseg(te, seed, 4*n)
+    sd = {k: v for k, v in m.state_dict().items() if not (grow and k.startswith('clip.text_model')) and not k.endswith('position_ids')}
+    k = 'clip.vision_model.embeddings.position_embedding.weight'
+    if g != n:  # the class token's embedding, then one per patch
+        pe = sd[k]; grid = F.interpolate(pe[1:].T.reshape(1, -1, g, g), (n, n), mode='bicubic', align_corners=False)
+        sd[k] = torch.cat([pe[:1], grid.reshape(pe.shape[1], -1).T])
+    got = new.load_state_dict(sd, strict=False)
+    assert not got.unexpected_keys and all((grow and k.startswith('clip.text_model')) or k.endswith('position_ids') for k in got.missing_keys), got
     return new
 
 def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals=0., ema_decay=None, res=None)->Parts:
@@ -366,9 +358,8 @@ def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals
     name = _stage_name('clipseg', stage.stage)
     rng, tok = _rng(seed, name), run_tokenizer(run)
     te = CLIPTextModel.from_pretrained(run/'text_encoder')
-    if stage.stage == 1: m = make_clipseg(te, seed, res or RES)
-    else: m = _clipseg_reading(CLIPSegForImageSegmentation.from_pretrained(run/'clipseg'), te, seed)
-    m = _clipseg_at(m, res or m.config.vision_config.image_size)  # res: the size it reads scenes at (None: as before)
+    if stage.stage == 1: m = make_clipseg(te, seed, res or RES)  # res: the size it reads scenes at (None: as before)
+    else: m = _clipseg_reading(CLIPSegForImageSegmentation.from_pretrained(run/'clipseg'), te, seed, res)
     m.clip.text_model.requires_grad_(False)
     res = m.config.vision_config.image_size
     proc = clipseg_processor(tok, res)

@@ -121,10 +121,11 @@ def test_grow_words(tmp_path):
 def test_clipseg_at_larger_size():
     "CLIPSeg read at 128 px (`clipseg14` on): every weight kept but the position embeddings, whose grid is the old one enlarged."
     from transformers import CLIPSegForImageSegmentation
-    from diffedit.train import _clipseg_at, make_clipseg
-    m = make_clipseg(make_text_encoder(toy_tokenizer(SHAPE_WORDS), 0), 0)  # 64 px: 16x16 patches
-    assert _clipseg_at(m, 64) is m
-    big, k = _clipseg_at(m, 128), 'clip.vision_model.embeddings.position_embedding.weight'
+    from diffedit.train import _clipseg_reading, make_clipseg
+    te = make_text_encoder(toy_tokenizer(SHAPE_WORDS), 0)
+    m = make_clipseg(te, 0)  # 64 px: 16x16 patches
+    assert _clipseg_reading(m, te, 0, 64) is m and _clipseg_reading(m, te) is m
+    big, k = _clipseg_reading(m, te, 0, 128), 'clip.vision_model.embeddings.position_embedding.weight'
     old, new = m.state_dict(), big.state_dict()
     assert big.config.vision_config.image_size == 128 and new[k].shape == (1 + 32*32, old[k].shape[1])
     assert [n for n in old if n != k and not n.endswith('position_ids') and not torch.equal(old[n], new[n])] == []
