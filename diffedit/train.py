@@ -341,9 +341,10 @@ def _save_vae(vae, path, n=256, p_animals=0.):
 
 def _clipseg_reading(m, te, seed=0, res=None):
     "CLIPSeg `m` with the text tower `te` (after `grow_words`: a larger vocabulary), reading `res`-px pictures (None: its own size): its other weights kept, its position embeddings resized (bicubic) to the new grid of patches."
-    g, n, grow = m.config.vision_config.image_size // 4, (res or m.config.vision_config.image_size) // 4, m.config.text_config.vocab_size != te.config.vocab_size
+    vc = m.config.vision_config
+    g, n, grow = vc.image_size // vc.patch_size, (res or vc.image_size) // vc.patch_size, m.config.text_config.vocab_size != te.config.vocab_size
     if not grow and g == n: return m
-    new = make_clipseg(te, seed, 4*n)
+    new = make_clipseg(te, seed, n*vc.patch_size)
     sd = {k: v for k, v in m.state_dict().items() if not (grow and k.startswith('clip.text_model')) and not k.endswith('position_ids')}
     k = 'clip.vision_model.embeddings.position_embedding.weight'
     if g != n:  # the class token's embedding, then one per patch
@@ -365,7 +366,8 @@ def clipseg_parts(run, stage, seed=0, p_hard=0., focus=(), p_focus=0., p_animals
     proc = clipseg_processor(tok, res)
     mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
     def loss_fn(m):
-        size = _SIZES[rng.integers(len(_SIZES))]  # other aspect ratios, squashed to 64x64 as the processor does
+        size = _SIZES[rng.integers(len(_SIZES))]  # other aspect ratios, squashed to 64x64 as the 64 px processor does
+        # (at res=128 they are squashed to 64 and then enlarged, where the 128 px processor resizes once: clipseg14 trained so)
         seeds = _focus_seeds(rng, stage.bs, focus, p_focus, size, p_animals) if focus else rng.integers(0, TRAIN_SEEDS, stage.bs)
         x, scenes = scene_batch(seeds, size, p_animals)
         texts, y = clipseg_batch(scenes, rng, p_hard=p_hard, focus=focus)
