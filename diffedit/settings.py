@@ -128,7 +128,7 @@ PRESETS = dict(
     sd2=Settings(inpaint_model='stabilityai/stable-diffusion-2-inpainting', sd_model='stabilityai/stable-diffusion-2-1-base'),
     toy=Settings(seg_model=str(TOY_MODELS/'clipseg'), inpaint_model=str(TOY_MODELS/'inpaint'), sd_model=str(TOY_MODELS/'sd'),
                  size=64, num_inference_steps=20, threshold=0.4, noise_threshold=0.55, sigma=1.0, feather=1, guidance_scale=12.0,
-                 decode_guidance_scale=30.0, strength=1.0, mask_strength=0.85, noise_draws=30, eta=1.0))
+                 decode_guidance_scale=30.0, strength=1.0, mask_strength=0.8, noise_draws=30, eta=1.0))
 
 # %% ../nbs/07a_settings.ipynb #6ec042cc
 _RENAMED = dict(threshold='noise_threshold', guidance_scale='decode_guidance_scale')  # for the DDIM methods, until 0.3

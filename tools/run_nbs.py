@@ -24,7 +24,9 @@ def run(path:Path, timeout:int=900)->bool:
     for c in work.cells:
         if c.cell_type == 'code' and skipped(c.source): c.source = ''
     t0 = time.time()
-    try: NotebookClient(work, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(NBS)}}).execute()
+    client = NotebookClient(work, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(NBS)}},
+                            extra_arguments=['--InlineBackend.figure_formats=retina'])  # figures at twice the pixels, as saved before
+    try: client.execute()
     except CellExecutionError as e:
         print(f'{path.name}: FAILED, left unchanged\n{str(e)[:3000]}', file=sys.stderr); return False
     for c, w in zip(nb.cells, work.cells):
@@ -36,7 +38,9 @@ def run(path:Path, timeout:int=900)->bool:
     return True
 
 if __name__ == '__main__':
-    os.environ.update(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', MPLBACKEND='module://matplotlib_inline.backend_inline')
+    # ipywidgets is not installed here (Colab has it): tqdm's 'IProgress not found' would be a warning no reader sees
+    os.environ.update(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', MPLBACKEND='module://matplotlib_inline.backend_inline',
+                      PYTHONWARNINGS='ignore:IProgress not found')
     names = sys.argv[1:] or sys.exit(__doc__)
     paths = [Path(n) if n.endswith('.ipynb') else NBS/f'{n}.ipynb' for n in names]
     sys.exit(0 if all([run(p) for p in paths]) else 1)
