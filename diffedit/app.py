@@ -372,6 +372,7 @@ def _serve(demo, line):
     try:
         print(line, flush=True)
         demo.block_thread()  # closes the server on KeyboardInterrupt
+    except KeyboardInterrupt: pass  # the stop came before gradio's loop could catch it (just after the URL was read): as clean
     finally:
         if old is not None: signal.signal(signal.SIGTERM, old)
         demo.close()

@@ -768,3 +768,15 @@ def test_app_sigterm_is_a_clean_stop(w, tmp_path):
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0 and 'error' not in err, (p.returncode, err[-800:])
     assert not any(q.name.startswith('diffedit-app-') for q in (tmp_path/'tmp').iterdir()), list((tmp_path/'tmp').iterdir())
+
+def test_app_stop_before_gradio_loop_is_clean():
+    "A SIGTERM right after the URL is printed, before gradio's own loop catches it: still a clean stop, not 'interrupted'."
+    from diffedit.app import _serve
+    class Demo:
+        closed = False
+        def block_thread(self): raise KeyboardInterrupt  # what the SIGTERM handler raises, here before the loop's try
+        def close(self): self.closed = True
+    d = Demo()
+    try: _serve(d, 'diffedit app: http://127.0.0.1:1')
+    except KeyboardInterrupt: pytest.fail("the stop escaped _serve: the CLI would say 'interrupted (Ctrl-C)' and exit 130")
+    assert d.closed
