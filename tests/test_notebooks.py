@@ -1,4 +1,8 @@
-"Run every notebook top to bottom (as `nbdev-test` does, skipping cells flagged `gpu`/`slow`), one pytest test each."
+"""Run every notebook top to bottom (as `nbdev-test` does, skipping cells flagged `gpu`/`slow`), one pytest test each.
+
+`.ci/run` sets DIFFEDIT_LESSONS_ALONE=1: the lessons are then left to `tools/colab_check.py`, which runs each of them
+alone in a fresh environment later in the same job, so CI does not run them twice."""
+import os
 from pathlib import Path
 import pytest
 import nbdev.test as nbtest  # the module, not `test_nb`, or pytest would collect it
@@ -7,8 +11,10 @@ from nbdev.config import get_config
 cfg = get_config(Path(__file__).parent)
 notebooks = sorted(p for p in cfg.nbs_path.glob('*.ipynb') if not p.name.startswith('_'))
 flags = cfg.tst_flags.split()
+LESSONS = {'index'} | {p.stem for p in notebooks if p.name.startswith('0')}  # as tools/colab_check.py picks them
 
 @pytest.mark.parametrize('nb', notebooks, ids=[p.stem for p in notebooks])
 def test_notebook(nb):
+    if os.environ.get('DIFFEDIT_LESSONS_ALONE') == '1' and nb.stem in LESSONS: pytest.skip('run alone by tools/colab_check.py in .ci/run')
     ok, secs = nbtest.test_nb(nb, skip_flags=flags, basepath=cfg.config_path, cell_timeout=cfg.cell_timeout)
     assert ok, f'{nb.name} failed (traceback above)'
