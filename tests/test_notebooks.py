@@ -2,7 +2,7 @@
 
 `.ci/run` sets DIFFEDIT_LESSONS_ALONE=1: the lessons are then left to `tools/colab_check.py`, which runs each of them
 alone in a fresh environment later in the same job, so CI does not run them twice."""
-import os
+import importlib.util, os
 from pathlib import Path
 import pytest
 import nbdev.test as nbtest  # the module, not `test_nb`, or pytest would collect it
@@ -11,7 +11,9 @@ from nbdev.config import get_config
 cfg = get_config(Path(__file__).parent)
 notebooks = sorted(p for p in cfg.nbs_path.glob('*.ipynb') if not p.name.startswith('_'))
 flags = cfg.tst_flags.split()
-LESSONS = {'index'} | {p.stem for p in notebooks if p.name.startswith('0')}  # as tools/colab_check.py picks them
+_spec = importlib.util.spec_from_file_location('colab_check', cfg.config_path/'tools'/'colab_check.py')
+_colab = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(_colab)
+LESSONS = set(_colab.LESSONS)  # the notebooks tools/colab_check.py runs: its own list, so the two cannot drift apart
 
 @pytest.mark.parametrize('nb', notebooks, ids=[p.stem for p in notebooks])
 def test_notebook(nb):

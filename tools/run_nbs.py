@@ -9,9 +9,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from nbdev.config import get_config
 
 NBS = Path(__file__).resolve().parent.parent/'nbs'
-SKIP = {'gpu', 'slow'}
+SKIP = set(get_config(NBS.parent).tst_flags.split())  # the flags nbdev-test and CI skip (pyproject's tst_flags: gpu, slow)
 
 def skipped(src:str)->bool:
     "Flagged `gpu`/`slow`, or `eval: false`: not run, output cleared."
